@@ -1,0 +1,11 @@
+// Package delta is Lakeport's Delta Lake kernel: log replay, snapshots, scans
+// and change data feed, read through internal/blob.
+//
+// Invariants:
+//   - The kernel knows nothing of jobs, flows or platforms.
+//   - It fails closed: an unknown reader feature, a broken log (missing
+//     protocol or metadata, non-contiguous versions) or an unreadable file is
+//     an error naming the table and the reason, never silently skipped data.
+//   - Data leaves the kernel as Arrow record batches, streamed; memory is
+//     bounded by the batch size, not by the table size.
+package delta

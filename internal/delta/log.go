@@ -1,0 +1,259 @@
+package delta
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const logDir = "_delta_log/"
+
+type logFileKind int
+
+const (
+	kindCommit logFileKind = iota
+	kindCheckpoint
+	kindCompaction
+)
+
+// logFile is one file of the Delta log, classified by its name.
+type logFile struct {
+	Key     string // key relative to the table root
+	Version int64
+	Kind    logFileKind
+	// checkpoints
+	Part, Parts int    // multi-part: part i of n (classic single-part: 1 of 1)
+	UUID        string // v2 checkpoints
+	Parquet     bool
+	// compactions: commits Version..EndVersion
+	EndVersion int64
+	Size       int64
+	ModTime    time.Time
+}
+
+var (
+	commitRE     = regexp.MustCompile(`^(\d{20})\.json$`)
+	classicRE    = regexp.MustCompile(`^(\d{20})\.checkpoint\.parquet$`)
+	multipartRE  = regexp.MustCompile(`^(\d{20})\.checkpoint\.(\d{10})\.(\d{10})\.parquet$`)
+	v2RE         = regexp.MustCompile(`^(\d{20})\.checkpoint\.([0-9a-fA-F-]{36})\.(json|parquet)$`)
+	compactionRE = regexp.MustCompile(`^(\d{20})\.(\d{20})\.compacted\.json$`)
+)
+
+func parseLogName(name string) (logFile, bool) {
+	num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
+	if m := commitRE.FindStringSubmatch(name); m != nil {
+		return logFile{Version: num(m[1]), Kind: kindCommit}, true
+	}
+	if m := classicRE.FindStringSubmatch(name); m != nil {
+		return logFile{Version: num(m[1]), Kind: kindCheckpoint, Part: 1, Parts: 1, Parquet: true}, true
+	}
+	if m := multipartRE.FindStringSubmatch(name); m != nil {
+		return logFile{Version: num(m[1]), Kind: kindCheckpoint, Part: int(num(m[2])), Parts: int(num(m[3])), Parquet: true}, true
+	}
+	if m := v2RE.FindStringSubmatch(name); m != nil {
+		return logFile{Version: num(m[1]), Kind: kindCheckpoint, Part: 1, Parts: 1, UUID: m[2], Parquet: m[3] == "parquet"}, true
+	}
+	if m := compactionRE.FindStringSubmatch(name); m != nil {
+		return logFile{Version: num(m[1]), EndVersion: num(m[2]), Kind: kindCompaction}, true
+	}
+	return logFile{}, false
+}
+
+// listLog lists the files directly inside _delta_log, classified and sorted by version.
+func (t *Table) listLog(ctx context.Context) ([]logFile, error) {
+	objs, err := t.bucket.List(ctx, logDir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: list %s: %w", t.location, logDir, err)
+	}
+	var out []logFile
+	for _, o := range objs {
+		name := strings.TrimPrefix(o.Key, logDir)
+		if strings.Contains(name, "/") {
+			continue // _sidecars/, _staged_commits/, ...
+		}
+		lf, ok := parseLogName(name)
+		if !ok {
+			continue
+		}
+		lf.Key, lf.Size, lf.ModTime = o.Key, o.Size, o.ModTime
+		out = append(out, lf)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// segment is the set of log files that reconstruct one version: an optional
+// checkpoint, then the commits after it, in order.
+type segment struct {
+	Version    int64
+	Checkpoint []logFile // all parts of one checkpoint, or empty
+	Commits    []logFile // ascending, contiguous, after the checkpoint
+	// Replay lists the commit-or-compaction files to replay after the checkpoint, ascending.
+	Replay []logFile
+}
+
+func (s *segment) checkpointVersion() int64 {
+	if len(s.Checkpoint) == 0 {
+		return -1
+	}
+	return s.Checkpoint[0].Version
+}
+
+// lastCheckpointHint reads _last_checkpoint. It is only a hint: a missing,
+// stale or corrupt file is ignored, because the segment is built from a listing.
+type lastCheckpointHint struct {
+	Version int64 `json:"version"`
+	Size    int64 `json:"size"`
+	Parts   *int  `json:"parts,omitempty"`
+}
+
+// buildSegment chooses the files that reconstruct version want (-1 = latest).
+func (t *Table) buildSegment(files []logFile, want int64) (*segment, error) {
+	commits := map[int64]logFile{}
+	var latest int64 = -1
+	for _, f := range files {
+		if f.Kind == kindCommit {
+			commits[f.Version] = f
+			if f.Version > latest {
+				latest = f.Version
+			}
+		}
+	}
+	// checkpoint-only tables: the newest checkpoint also bounds the latest version
+	for _, f := range files {
+		if f.Kind == kindCheckpoint && f.Version > latest {
+			latest = f.Version
+		}
+	}
+	if latest < 0 {
+		return nil, fmt.Errorf("%s: %w: no commits in %s", t.location, ErrNotATable, logDir)
+	}
+	if want < 0 {
+		want = latest
+	}
+	if want > latest {
+		return nil, &VersionError{Table: t.location, Reason: fmt.Sprintf("version %d does not exist (latest is %d)", want, latest)}
+	}
+	seg := &segment{Version: want}
+	// newest complete checkpoint at or below want
+	byVersion := map[int64][]logFile{}
+	for _, f := range files {
+		if f.Kind == kindCheckpoint && f.Version <= want {
+			byVersion[f.Version] = append(byVersion[f.Version], f)
+		}
+	}
+	var cpVersions []int64
+	for v := range byVersion {
+		cpVersions = append(cpVersions, v)
+	}
+	sort.Slice(cpVersions, func(i, j int) bool { return cpVersions[i] > cpVersions[j] })
+	for _, v := range cpVersions {
+		if cp := completeCheckpoint(byVersion[v]); cp != nil {
+			seg.Checkpoint = cp
+			break
+		}
+	}
+	start := seg.checkpointVersion() + 1
+	for v := start; v <= want; v++ {
+		c, ok := commits[v]
+		if !ok {
+			if v == start && len(seg.Checkpoint) == 0 {
+				return nil, &VersionError{Table: t.location, Reason: fmt.Sprintf("version %d cannot be reconstructed: commit %d is missing and no checkpoint precedes it", want, v)}
+			}
+			return nil, &CorruptLogError{Table: t.location, Reason: fmt.Sprintf("versions are not contiguous: commit %d is missing", v)}
+		}
+		seg.Commits = append(seg.Commits, c)
+	}
+	seg.Replay = withCompactions(seg.Commits, files, start, want)
+	return seg, nil
+}
+
+// completeCheckpoint returns one complete checkpoint among the files of one version:
+// a v2 (UUID-named) checkpoint, a classic single file, or every part of a multi-part one.
+func completeCheckpoint(fs []logFile) []logFile {
+	for _, f := range fs {
+		if f.UUID != "" {
+			return []logFile{f}
+		}
+	}
+	for _, f := range fs {
+		if f.Parts == 1 && f.UUID == "" {
+			return []logFile{f}
+		}
+	}
+	byParts := map[int]map[int]logFile{}
+	for _, f := range fs {
+		if f.Parts > 1 {
+			if byParts[f.Parts] == nil {
+				byParts[f.Parts] = map[int]logFile{}
+			}
+			byParts[f.Parts][f.Part] = f
+		}
+	}
+	for n, parts := range byParts {
+		if len(parts) == n {
+			out := make([]logFile, 0, n)
+			for i := 1; i <= n; i++ {
+				p, ok := parts[i]
+				if !ok {
+					break
+				}
+				out = append(out, p)
+			}
+			if len(out) == n {
+				return out
+			}
+		}
+	}
+	return nil
+}
+
+// withCompactions replaces runs of commits by log compaction files that cover
+// them exactly, choosing at each step the longest compaction that fits.
+func withCompactions(commits []logFile, files []logFile, start, end int64) []logFile {
+	comp := map[int64][]logFile{}
+	for _, f := range files {
+		if f.Kind == kindCompaction && f.Version >= start && f.EndVersion <= end && f.EndVersion > f.Version {
+			comp[f.Version] = append(comp[f.Version], f)
+		}
+	}
+	if len(comp) == 0 {
+		return commits
+	}
+	var out []logFile
+	for i := 0; i < len(commits); {
+		v := commits[i].Version
+		best := -1
+		for j, c := range comp[v] {
+			if best < 0 || c.EndVersion > comp[v][best].EndVersion {
+				best = j
+			}
+		}
+		if best < 0 {
+			out = append(out, commits[i])
+			i++
+			continue
+		}
+		c := comp[v][best]
+		out = append(out, c)
+		i += int(c.EndVersion - c.Version + 1)
+	}
+	return out
+}
+
+func (t *Table) readLastCheckpoint(ctx context.Context) *lastCheckpointHint {
+	b, err := t.bucket.ReadAll(ctx, logDir+"_last_checkpoint")
+	if err != nil {
+		return nil
+	}
+	var h lastCheckpointHint
+	if json.Unmarshal(b, &h) != nil || h.Version < 0 {
+		return nil
+	}
+	return &h
+}
