@@ -315,10 +315,11 @@ func TestMemSharedByName(t *testing.T) {
 	}
 }
 
-// noGCPProbe makes Google's default-credential lookup fail at once instead of
-// probing the GCE metadata server over the network. (gocloud's gs:// opener
-// then prints a warning and opens without credentials.)
+// noGCPProbe keeps gocloud's gs:// opener from looking for Google default
+// credentials, which may probe the GCE metadata server over the network: with
+// an emulator host set it uses placeholder credentials (and opens lazily).
 func noGCPProbe(t *testing.T) {
+	t.Setenv("STORAGE_EMULATOR_HOST", "127.0.0.1:1")
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", filepath.Join(t.TempDir(), "missing.json"))
 }
 
@@ -350,6 +351,9 @@ func TestLocation(t *testing.T) {
 			t.Errorf("Location %q leaks a secret", b.Location())
 		}
 		b.Close()
+		if again := open(t, want); again.Location() != want { // Location is a valid location
+			t.Errorf("Open(%q).Location() = %q", want, again.Location())
+		}
 	}
 	for _, in := range []string{"", "ftp://host/x", "s3:///nobucket", "s3://bkt/a//b", "s3://bkt/../x", "s3://bkt?prefix=x",
 		"file://otherhost/x", "file:///x?y=1", "mem://n?x=1", "s3://bkt?bogus=1"} {

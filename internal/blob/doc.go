@@ -47,7 +47,8 @@
 //
 // Plain paths and file:// URLs are served with package os directly, not with
 // gocloud's fileblob: a key is the file name on disk byte for byte, and no
-// sidecar (.attrs) or other files are ever left next to the data, so a Delta
+// sidecar (.attrs) or other files are left next to the data (only a hidden
+// temp file while a write is in progress, or after a crash), so a Delta
 // table written here is exactly what Spark or delta-rs expect, and a table
 // they wrote is read as is. Writes go to a temp file in the target directory
 // and are renamed (Put, NewWriter) or hard-linked (PutIfAbsent) into place;
@@ -60,13 +61,15 @@
 // mem://, s3://, gs:// and azblob:// go through gocloud.dev/blob.
 // Credentials always come from the environment (AWS, Google and Azure
 // default chains), never from the location, so Location never holds a
-// secret. Two gocloud properties to be aware of: gocloud hex-escapes some
-// characters in keys it stores ("__0x25__" for "%"), harmlessly for S3 and
-// GCS (only control characters, which are invalid keys anyway), but on Azure
-// also for % # ? " and \ — so an Azure object written by another tool with
-// such a name (e.g. Spark's "x=a%20b/") is not reachable by that literal key;
-// and a foreign object whose name itself contains "__0x<hex>__" is listed
-// unescaped.
+// secret. Keys always round-trip through this package, but gocloud
+// hex-escapes some characters in the names it stores ("__0x25__" for "%"),
+// which matters when other tools share the bucket:
+//   - S3 and GCS: only control characters (invalid keys anyway) and text that
+//     itself looks like an escape, "__0x<hex>__" (never produced by Spark or
+//     Delta), are escaped; a foreign object named like that is listed
+//     unescaped.
+//   - Azure: also % # ? " and \, so an object another tool wrote with such
+//     a name (e.g. Spark's "x=a%20b/") is not reachable by its literal key.
 //
 // OpenFile on a cloud bucket returns a File whose ReadAt issues ranged reads
 // through a small cache of read-ahead windows (so the many tiny reads of a

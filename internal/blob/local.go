@@ -193,9 +193,10 @@ func commit(f *os.File, final string, ifAbsent bool, werr error) error {
 			err = ErrExist
 		}
 	}
-	if rerr := os.Remove(tmp); err == nil && rerr != nil {
-		err = rerr
-	}
+	// Best effort: once linked, the object exists whatever happens here
+	// (reporting a failure would make the caller think it lost the race),
+	// and a leftover temp file is hidden from List.
+	os.Remove(tmp)
 	return err
 }
 

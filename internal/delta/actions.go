@@ -171,8 +171,6 @@ func (a *Action) validate() error {
 		return fmt.Errorf("cdc action without a path")
 	case a.Txn != nil && a.Txn.AppID == "":
 		return fmt.Errorf("txn action without an appId")
-	case a.Metadata != nil && a.Metadata.SchemaString == "":
-		return fmt.Errorf("metaData action without a schemaString")
 	case a.Sidecar != nil && a.Sidecar.Path == "":
 		return fmt.Errorf("sidecar action without a path")
 	}

@@ -55,7 +55,26 @@ type Batches interface {
 
 // Open opens the Delta table at location (a directory path or a bucket URL).
 // It reads nothing until a snapshot is asked for.
-func Open(ctx context.Context, location string) (*Table, error) { return open(ctx, location) }
+func Open(ctx context.Context, location string, opts ...Option) (*Table, error) {
+	t, err := open(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		o(t)
+	}
+	return t, nil
+}
+
+// Option configures how a table is read.
+type Option func(*Table)
+
+// WithPartitionTimeZone sets the time zone of timestamp partition values
+// written without an offset ("2021-09-08 11:11:11"). Spark writes them in its
+// session time zone; the default is UTC. Values with an offset or "Z" are exact.
+func WithPartitionTimeZone(loc *time.Location) Option {
+	return func(t *Table) { t.partitionTZ = loc }
+}
 
 // Snapshot loads the table state at the selected version.
 func (t *Table) Snapshot(ctx context.Context, at At) (*Snapshot, error) { return t.snapshot(ctx, at) }

@@ -165,7 +165,11 @@ func commitTasks(actions []Action, v int64, ts time.Time, t *Table) ([]fileTask,
 		key := t.canonicalPath(a.Add.Path)
 		if r, ok := removes[key]; ok {
 			paired[key] = true
-			tasks = append(tasks, fileTask{path: a.Add.Path, partitionValues: a.Add.PartitionValues, dv: r.DeletionVector, onlyDV: a.Add.DeletionVector, consts: consts(ChangeDelete)})
+			// rows deleted by this commit: in the new DV, not in the old one
+			if a.Add.DeletionVector != nil {
+				tasks = append(tasks, fileTask{path: a.Add.Path, partitionValues: a.Add.PartitionValues, dv: r.DeletionVector, onlyDV: a.Add.DeletionVector, consts: consts(ChangeDelete)})
+			}
+			// rows restored by this commit: in the old DV, not in the new one
 			if r.DeletionVector != nil {
 				tasks = append(tasks, fileTask{path: a.Add.Path, partitionValues: a.Add.PartitionValues, dv: a.Add.DeletionVector, onlyDV: r.DeletionVector, consts: consts(ChangeInsert)})
 			}

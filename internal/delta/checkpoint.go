@@ -147,6 +147,11 @@ func actionsFromRecord(rec arrow.RecordBatch, emit func(*Action) error) error {
 				a.Remove = &Remove{Path: p, DeletionTimestamp: r.optInt("deletionTimestamp"), DataChange: r.bool("dataChange"),
 					PartitionValues: r.strMap("partitionValues"), DeletionVector: r.dv("deletionVector")}
 			case "metaData":
+				if _, ok := r.str("id"); !ok {
+					if _, ok := r.str("schemaString"); !ok {
+						continue // an all-null struct: no metaData on this row
+					}
+				}
 				md := &Metadata{PartitionColumns: r.strList("partitionColumns"), Configuration: r.plainMap("configuration"),
 					CreatedTime: r.optInt("createdTime")}
 				md.ID, _ = r.str("id")
@@ -157,11 +162,11 @@ func actionsFromRecord(rec arrow.RecordBatch, emit func(*Action) error) error {
 					md.Format.Provider, _ = structRow{f, row}.str("provider")
 					md.Format.Options = structRow{f, row}.plainMap("options")
 				}
-				if md.SchemaString == "" {
-					return fmt.Errorf("metaData without schemaString")
-				}
 				a.Metadata = md
 			case "protocol":
+				if r.optInt("minReaderVersion") == nil {
+					continue
+				}
 				a.Protocol = &Protocol{MinReaderVersion: int(r.int("minReaderVersion")), MinWriterVersion: int(r.int("minWriterVersion")),
 					ReaderFeatures: r.strList("readerFeatures"), WriterFeatures: r.strList("writerFeatures")}
 			case "txn":

@@ -131,7 +131,7 @@ func (t *Table) buildSegment(files []logFile, want int64) (*segment, error) {
 		}
 	}
 	if latest < 0 {
-		return nil, fmt.Errorf("%s: %w: no commits in %s", t.location, ErrNotATable, logDir)
+		return nil, fmt.Errorf("%s: %w: %s holds no commits or checkpoints", t.location, ErrNotATable, logDir)
 	}
 	if want < 0 {
 		want = latest

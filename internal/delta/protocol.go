@@ -27,15 +27,13 @@ const MaxReaderVersion = 3
 
 // checkReadable refuses a protocol this reader cannot honour.
 func checkReadable(p *Protocol) error {
+	for _, f := range p.ReaderFeatures {
+		if !SupportedReaderFeatures[f] {
+			return &UnsupportedError{What: "reader feature", Name: f}
+		}
+	}
 	if p.MinReaderVersion < 1 || p.MinReaderVersion > MaxReaderVersion {
 		return &UnsupportedError{What: "reader version", Name: strconv.Itoa(p.MinReaderVersion)}
-	}
-	if p.MinReaderVersion == 3 {
-		for _, f := range p.ReaderFeatures {
-			if !SupportedReaderFeatures[f] {
-				return &UnsupportedError{What: "reader feature", Name: f}
-			}
-		}
 	}
 	return nil
 }
@@ -66,10 +64,7 @@ func (s *Snapshot) ictEnabled() bool {
 // lose file times; the two agree on tables written in place.)
 func commitTime(ci *CommitInfo, mod time.Time, ict bool) time.Time {
 	if ci != nil {
-		if ict && ci.InCommitTimestamp != nil {
-			return time.UnixMilli(*ci.InCommitTimestamp).UTC()
-		}
-		if ci.InCommitTimestamp != nil {
+		if ci.InCommitTimestamp != nil && (ict || ci.Timestamp == nil) {
 			return time.UnixMilli(*ci.InCommitTimestamp).UTC()
 		}
 		if ci.Timestamp != nil {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"path"
 	"runtime"
 	"strings"
 	"sync"
@@ -15,7 +13,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/lakeport/lakeport/internal/blob"
 	"github.com/lakeport/lakeport/internal/delta/dv"
 	"github.com/lakeport/lakeport/internal/delta/predicate"
 )
@@ -180,24 +177,16 @@ func (s *Snapshot) scan(ctx context.Context, opts ScanOptions) (Batches, error) 
 // ---- reading one file ----
 
 func (t *Table) openData(ctx context.Context, logPath string, batchSize int) (*parquetFile, func(), error) {
-	key, inside := t.relativeKey(logPath)
-	if inside {
-		pf, err := openParquet(ctx, t.bucket, key, batchSize)
-		return pf, func() {}, err
-	}
-	// an absolute path outside the table root: open its directory
-	u := key
-	dir, base := path.Dir(u), path.Base(u)
-	b, err := blob.Open(ctx, dir)
+	b, key, done, err := t.locate(ctx, logPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	pf, err := openParquet(ctx, b, base, batchSize)
+	pf, err := openParquet(ctx, b, key, batchSize)
 	if err != nil {
-		b.Close()
+		done()
 		return nil, nil, err
 	}
-	return pf, func() { b.Close() }, nil
+	return pf, done, nil
 }
 
 // loadDV reads a deletion vector, resolving its path against the table root.
@@ -209,20 +198,15 @@ func (t *Table) loadDV(ctx context.Context, d *dv.Descriptor) (*dv.Bitmap, error
 		if !absolute {
 			return t.bucket.ReadRange(ctx, p, off, n)
 		}
-		key, inside := t.relativeKey(p)
-		if inside {
-			return t.bucket.ReadRange(ctx, key, off, n)
-		}
-		dec, _ := url.PathUnescape(key)
-		b, err := blob.Open(ctx, path.Dir(dec))
+		b, key, done, err := t.locate(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		defer b.Close()
-		return b.ReadRange(ctx, path.Base(dec), off, n)
+		defer done()
+		return b.ReadRange(ctx, key, off, n)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: deletion vector: %w", t.location, err)
+		return nil, fmt.Errorf("%s: %w", t.location, err)
 	}
 	return bm, nil
 }
@@ -342,8 +326,7 @@ func (p *readPlan) assemble(ctx context.Context, task fileTask, n int, fileCols 
 		var col arrow.Array
 		switch {
 		case p.snap.isPartitionColumn(f.Name):
-			raw := p.snap.partitionValue(task.partitionValues, f)
-			v, err := predicate.ParsePartitionValue(arrowTypeOf(f), raw)
+			v, err := p.snap.parsePartition(task.partitionValues, f)
 			if err != nil {
 				release()
 				return nil, fmt.Errorf("%s: partition column %q of %s: %w", p.snap.table.location, f.Name, task.path, err)

@@ -117,8 +117,12 @@ const (
 
 func (m ColumnMappingMode) String() string { return [...]string{"none", "name", "id"}[m] }
 
-// ParseSchema parses a Delta schemaString.
+// ParseSchema parses a Delta schemaString. An absent schema string is an
+// empty schema, as Delta Spark reads it.
 func ParseSchema(s string) (*StructType, error) {
+	if strings.TrimSpace(s) == "" {
+		return &StructType{}, nil
+	}
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	var raw any

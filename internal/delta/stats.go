@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -60,8 +61,7 @@ func (f *fileStats) partition(chain []*StructField) (predicate.Value, bool, bool
 	if len(chain) != 1 || !f.snap.isPartitionColumn(chain[0].Name) {
 		return predicate.Value{}, false, false
 	}
-	raw := f.snap.partitionValue(f.add.PartitionValues, chain[0])
-	v, err := predicate.ParsePartitionValue(ArrowType(chain[0].Type), raw)
+	v, err := f.snap.parsePartition(f.add.PartitionValues, chain[0])
 	if err != nil {
 		return predicate.Value{}, true, false
 	}
@@ -171,6 +171,32 @@ func (s *Snapshot) partitionValue(pv map[string]*string, f *StructField) *string
 		}
 	}
 	return nil
+}
+
+// parsePartition parses a file's value of partition column f. Zone-less
+// timestamps are read in the table's partition time zone.
+func (s *Snapshot) parsePartition(pv map[string]*string, f *StructField) (predicate.Value, error) {
+	raw := s.partitionValue(pv, f)
+	v, err := predicate.ParsePartitionValue(ArrowType(f.Type), raw)
+	if err != nil || raw == nil || v.Kind != predicate.KindTimestamp || s.table.partitionTZ == nil {
+		return v, err
+	}
+	if p, ok := f.Type.(*PrimitiveType); !ok || p.Name != "timestamp" || hasZone(*raw) {
+		return v, nil
+	}
+	u := time.UnixMicro(v.Int).UTC()
+	local := time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), u.Nanosecond(), s.table.partitionTZ)
+	v.Int = local.UnixMicro()
+	return v, nil
+}
+
+// hasZone reports whether a timestamp text carries "Z" or a UTC offset after its date.
+func hasZone(s string) bool {
+	if len(s) <= 10 {
+		return false
+	}
+	rest := s[10:]
+	return strings.ContainsAny(rest, "Zz+") || strings.Contains(rest, "-")
 }
 
 // arrowTypeOf is a shorthand used by scans.

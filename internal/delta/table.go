@@ -21,6 +21,8 @@ type Table struct {
 	location string // as given by the user, for messages
 	bucket   *blob.Bucket
 	root     string // bucket root URL, without a trailing slash
+	// partitionTZ interprets zone-less timestamp partition values (nil = UTC).
+	partitionTZ *time.Location
 }
 
 func open(ctx context.Context, location string) (*Table, error) {
@@ -113,6 +115,9 @@ func (t *Table) snapshot(ctx context.Context, at At) (*Snapshot, error) {
 		return nil, err
 	}
 	if len(files) == 0 {
+		if objs, err := t.bucket.List(ctx, logDir); err == nil && len(objs) > 0 {
+			return nil, fmt.Errorf("%s: %w: %s holds no commits or checkpoints", t.location, ErrNotATable, logDir)
+		}
 		if t.hasData(ctx) {
 			return nil, fmt.Errorf("%s: %w: no %s directory", t.location, ErrNotATable, logDir)
 		}
@@ -166,6 +171,25 @@ func (t *Table) canonicalPath(p string) string {
 		return "file://" + path.Clean(dec)
 	}
 	return t.root + "/" + dec
+}
+
+// locate finds the bucket and key of a file named in the log: the table's own
+// bucket for files under the table root, else a bucket opened on the file's
+// directory (absolute paths elsewhere). The caller runs done when finished.
+func (t *Table) locate(ctx context.Context, p string) (b *blob.Bucket, key string, done func(), err error) {
+	c := t.canonicalPath(p)
+	if strings.HasPrefix(c, t.root+"/") {
+		return t.bucket, strings.TrimPrefix(c, t.root+"/"), func() {}, nil
+	}
+	dir, base := path.Dir(c), path.Base(c)
+	if strings.HasPrefix(c, "file://") {
+		dir = path.Dir(strings.TrimPrefix(c, "file://"))
+	}
+	ob, err := blob.Open(ctx, dir)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return ob, base, func() { ob.Close() }, nil
 }
 
 // relativeKey maps a log path (relative, or absolute under the table root) to a bucket key.

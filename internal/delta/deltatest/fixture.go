@@ -187,10 +187,17 @@ type fxCommitInfoAction struct {
 
 // ---- creating a table ----
 
+// FixtureOption configures NewFixture.
+type FixtureOption func(*Fixture)
+
+// WithClock sets Fixture.Now before commit 0 is written, so that every commit,
+// the first included, takes its timestamp from now.
+func WithClock(now func() time.Time) FixtureOption { return func(f *Fixture) { f.Now = now } }
+
 // NewFixture creates a Delta table in dir (created if needed) and writes commit
 // 0: protocol, metaData (with the Delta schemaString built from schema) and
 // commitInfo. partitionColumns name top-level columns of schema; props become
-// metaData.configuration.
+// metaData.configuration. Pass WithClock to time commit 0 too.
 //
 // The protocol is the lowest that fits: reader 1 / writer 2, writer 4 with
 // delta.enableChangeDataFeed=true, and table features (reader 3 / writer 7)
@@ -200,7 +207,7 @@ type fxCommitInfoAction struct {
 // (double/float), boolean, string, binary, date32 (date), timestamp[us] with a
 // time zone (timestamp) or without (timestamp_ntz), decimal128 (decimal(p,s)),
 // and structs, lists and maps of those.
-func NewFixture(dir string, schema *arrow.Schema, partitionColumns []string, props map[string]string) (*Fixture, error) {
+func NewFixture(dir string, schema *arrow.Schema, partitionColumns []string, props map[string]string, opts ...FixtureOption) (*Fixture, error) {
 	if schema == nil || schema.NumFields() == 0 {
 		return nil, errors.New("deltatest: a table needs at least one column")
 	}
@@ -232,6 +239,9 @@ func NewFixture(dir string, schema *arrow.Schema, partitionColumns []string, pro
 		tombs: map[string]*fxRemoveAction{}, txns: map[string]*fxTxnAction{}, domains: map[string]*fxDomainAction{},
 		written: map[int64]fxWrittenFiles{}, version: -1,
 	}
+	for _, o := range opts {
+		o(f)
+	}
 	for _, pc := range partitionColumns {
 		idx := schema.FieldIndices(pc)
 		if len(idx) != 1 {
@@ -254,7 +264,8 @@ func NewFixture(dir string, schema *arrow.Schema, partitionColumns []string, pro
 		conf[k] = v
 	}
 	f.protocol = fxProtocolFor(schema, conf)
-	created := f.now().UnixMilli()
+	now := f.now()
+	created := now.UnixMilli()
 	f.metadata = &fxMetadataAction{
 		ID: fxNewUUID(), Format: fxFormatSpec{Provider: "parquet", Options: map[string]string{}},
 		SchemaString: string(schemaString), PartitionColumns: append([]string{}, f.partCols...),
@@ -266,7 +277,7 @@ func NewFixture(dir string, schema *arrow.Schema, partitionColumns []string, pro
 	partBy, _ := json.Marshal(f.metadata.PartitionColumns)
 	propJSON, _ := json.Marshal(conf)
 	ci := map[string]any{"partitionBy": string(partBy), "properties": string(propJSON), "isManaged": "false"}
-	if _, err := f.commitAt(f.now(), "CREATE TABLE", ci, true, []any{
+	if _, err := f.commitAt(now, "CREATE TABLE", ci, true, []any{
 		map[string]any{"protocol": f.protocol},
 		map[string]any{"metaData": f.metadata},
 	}, fxWrittenFiles{}); err != nil {

@@ -46,12 +46,12 @@ func TestFilter(t *testing.T) {
 		want  []int64
 	}{
 		{"a = 2", []int64{1, 4}},
-		{"a != 2", []int64{0, 3}},            // NULL != 2 is NULL
-		{"NOT (a = 2)", []int64{0, 3}},       // NOT NULL is NULL
-		{"NOT NOT (a = 2)", []int64{1, 4}},   //
-		{"a > 1", []int64{1, 3, 4}},          //
-		{"a <= 1", []int64{0}},               //
-		{"1 < a", []int64{1, 3, 4}},          // literal on the left
+		{"a != 2", []int64{0, 3}},          // NULL != 2 is NULL
+		{"NOT (a = 2)", []int64{0, 3}},     // NOT NULL is NULL
+		{"NOT NOT (a = 2)", []int64{1, 4}}, //
+		{"a > 1", []int64{1, 3, 4}},        //
+		{"a <= 1", []int64{0}},             //
+		{"1 < a", []int64{1, 3, 4}},        // literal on the left
 		{"a = 2 OR a IS NULL", []int64{1, 2, 4, 5}},
 		{"a = 2 OR s = 'banana'", []int64{1, 2, 4}}, // NULL OR TRUE is TRUE
 		{"a = 2 AND s IS NULL", []int64{1}},
@@ -71,10 +71,10 @@ func TestFilter(t *testing.T) {
 		{"s = NULL", []int64{}},
 		{"s != NULL", []int64{}},
 		{"NOT (s = NULL)", []int64{}},
-		{"f = 'NaN'", []int64{1}},                   // NaN = NaN
-		{"f > 1000000", []int64{1}},                 // NaN is the largest
-		{"f < 0", []int64{3}},                       // -Inf; -0.0 is not < 0
-		{"f = 0", []int64{4}},                       // -0.0 = 0
+		{"f = 'NaN'", []int64{1}},                    // NaN = NaN
+		{"f > 1000000", []int64{1}},                  // NaN is the largest
+		{"f < 0", []int64{3}},                        // -Inf; -0.0 is not < 0
+		{"f = 0", []int64{4}},                        // -0.0 = 0
 		{"f >= '-Infinity'", []int64{0, 1, 3, 4, 5}}, //
 		{"price = 10", []int64{1, 4}},
 		{"price = 9.99", []int64{0}},

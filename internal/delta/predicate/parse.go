@@ -26,19 +26,19 @@ func (e *SyntaxError) Error() string {
 type tokKind uint8
 
 const (
-	tEOF      tokKind = iota
-	tIdent            // bare identifier or keyword
-	tQuoted           // `backticked identifier`
-	tString           // 'string'
-	tBinary           // X'hex'
-	tNumber           // 12, 1.5, 1e3
-	tOp               // = == != <> < <= > >=
-	tLParen           // (
-	tRParen           // )
-	tComma            // ,
-	tDot              // .
-	tMinus            // -
-	tPlus             // +
+	tEOF    tokKind = iota
+	tIdent          // bare identifier or keyword
+	tQuoted         // `backticked identifier`
+	tString         // 'string'
+	tBinary         // X'hex'
+	tNumber         // 12, 1.5, 1e3
+	tOp             // = == != <> < <= > >=
+	tLParen         // (
+	tRParen         // )
+	tComma          // ,
+	tDot            // .
+	tMinus          // -
+	tPlus           // +
 )
 
 type token struct {

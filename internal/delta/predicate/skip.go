@@ -16,10 +16,11 @@ type Stats interface {
 	NullCount(col string) (int64, bool)
 }
 
-// stringStatPrefix is the length (in characters) at which a string max
-// statistic may have been truncated: Delta keeps a 32-character prefix
-// (delta.dataSkippingStringPrefixLength). A max this long or longer is not an
-// upper bound we trust.
+// stringStatPrefix is the length at which a string max statistic may have
+// been truncated: Delta keeps a 32-character prefix
+// (delta.dataSkippingStringPrefixLength). A max of this many bytes or more is
+// not an upper bound we trust; counting bytes rather than characters also
+// covers writers that truncate by bytes (32 characters are at least 32 bytes).
 const stringStatPrefix = 32
 
 // timestampStatSlack widens a timestamp max statistic: Spark truncates
@@ -153,7 +154,7 @@ func cmpMayBeTrue(c *colRef, op Op, lit Value, s Stats) bool {
 			}
 		}
 	case clsString, clsBinary:
-		if hiOK && (hi.Kind == KindString || hi.Kind == KindBinary) && runeLen(hi.Str) >= stringStatPrefix {
+		if hiOK && (hi.Kind == KindString || hi.Kind == KindBinary) && len(hi.Str) >= stringStatPrefix {
 			hiOK = false // possibly a truncated prefix
 		}
 	case clsTimestamp:

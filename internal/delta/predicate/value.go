@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -228,7 +227,7 @@ func dateToMicros(days int64) int64 {
 }
 
 // String renders v in the literal syntax of Parse: NULL, TRUE, 42, 1.50,
-// 1.5e0, 'it''s', X'00ff', DATE '2024-01-31', TIMESTAMP '2024-01-31 10:00:00.5'
+// 1.5e0, 'it”s', X'00ff', DATE '2024-01-31', TIMESTAMP '2024-01-31 10:00:00.5'
 // (UTC). Non-finite floats render as the strings 'NaN', 'Infinity' and
 // '-Infinity', which bind back to the same float against a float column.
 func (v Value) String() string {
@@ -764,7 +763,3 @@ func decimalValue(unscaled *big.Int, scale int32) Value {
 	}
 	return Value{Kind: KindDecimal, Dec: r}
 }
-
-// runeLen counts characters the way Spark does (code points); invalid bytes
-// count one each.
-func runeLen(s string) int { return utf8.RuneCountInString(s) }

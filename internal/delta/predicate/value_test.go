@@ -145,8 +145,8 @@ func TestAppendToValueAt(t *testing.T) {
 		{arrow.PrimitiveTypes.Float64, vInt(3), vFloat(3), false},
 		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, vDec("123.4"), vDec("123.40"), false},
 		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, vDec("-0.01"), vDec("-0.01"), false},
-		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, vDec("1.234"), Value{}, true},        // would round
-		{&arrow.Decimal128Type{Precision: 4, Scale: 2}, vDec("100"), Value{}, true},           // precision
+		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, vDec("1.234"), Value{}, true}, // would round
+		{&arrow.Decimal128Type{Precision: 4, Scale: 2}, vDec("100"), Value{}, true},    // precision
 		{&arrow.Decimal128Type{Precision: 38, Scale: 0}, vDec("99999999999999999999999999999999999999"), vDec("99999999999999999999999999999999999999"), false},
 		{&arrow.Decimal128Type{Precision: 10, Scale: 2}, vInt(5), vDec("5"), false},
 		{&arrow.Decimal256Type{Precision: 50, Scale: 5}, vDec("1.23456"), vDec("1.23456"), false},
