@@ -235,12 +235,17 @@ func (p *readPlan) readFile(ctx context.Context, task fileTask, emit func(arrow.
 	// which file fields feed which logical fields
 	srcIdx := make([]int, len(p.fields)) // index into the record read, or -1
 	var fileFields []int
+	int96 := map[int]*int96Column{} // logical field index -> manual INT96 reader
 	for i, f := range p.fields {
 		srcIdx[i] = -1
 		if p.snap.isPartitionColumn(f.Name) {
 			continue
 		}
 		if j := p.mapping.find(fileSchema.Fields(), f); j >= 0 {
+			if leaf, ok := pf.int96Leaf(j); ok {
+				int96[i] = newInt96Column(pf, leaf)
+				continue
+			}
 			srcIdx[i] = len(fileFields)
 			fileFields = append(fileFields, j)
 		}
@@ -256,6 +261,18 @@ func (p *readPlan) readFile(ctx context.Context, task fileTask, emit func(arrow.
 	}
 	var rowBase int64
 	produce := func(n int, cols []arrow.Array) error {
+		if len(int96) > 0 {
+			cols = append([]arrow.Array(nil), cols...)
+			for i, c := range int96 {
+				arr, err := c.next(n)
+				if err != nil {
+					return fmt.Errorf("%s: data file %s: column %q: %w", t.location, task.path, p.fields[i].Name, err)
+				}
+				defer arr.Release()
+				srcIdx[i] = len(cols)
+				cols = append(cols, arr)
+			}
+		}
 		rec, err := p.assemble(ctx, task, n, cols, srcIdx, changeTypeIdx)
 		if err != nil {
 			return err

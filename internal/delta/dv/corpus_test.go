@@ -18,7 +18,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lakeport/lakeport/internal/delta/deltatest"
+	"github.com/lakeport/lakeport/internal/delta/deltatest/corpus"
 	"github.com/lakeport/lakeport/internal/delta/dv"
 )
 
@@ -35,10 +35,10 @@ type corpusDV struct {
 
 // scanCorpusDVs returns every deletion vector referenced by add/remove
 // actions in the JSON commits of all tables in the corpus.
-func scanCorpusDVs(t testing.TB, corpus string) []corpusDV {
+func scanCorpusDVs(t testing.TB, root string) []corpusDV {
 	t.Helper()
 	var out []corpusDV
-	err := filepath.WalkDir(corpus, func(p string, e fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -47,7 +47,7 @@ func scanCorpusDVs(t testing.TB, corpus string) []corpusDV {
 		if e.IsDir() || filepath.Base(filepath.Dir(p)) != "_delta_log" || !commitName.MatchString(e.Name()) {
 			return nil
 		}
-		root, _ := filepath.Rel(corpus, filepath.Dir(filepath.Dir(p)))
+		table, _ := filepath.Rel(root, filepath.Dir(filepath.Dir(p)))
 		f, err := os.Open(p)
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func scanCorpusDVs(t testing.TB, corpus string) []corpusDV {
 					return fmt.Errorf("%s: %s: %w", p, kind, err)
 				}
 				if fa.DeletionVector != nil {
-					out = append(out, corpusDV{root, filepath.Base(p), kind, fa.Path, *fa.DeletionVector})
+					out = append(out, corpusDV{table, filepath.Base(p), kind, fa.Path, *fa.DeletionVector})
 				}
 			}
 		}
@@ -140,8 +140,8 @@ func localReader(tableDir string) dv.ReadRangeFunc {
 }
 
 func TestCorpusDeletionVectors(t *testing.T) {
-	corpus := deltatest.CorpusDir(t)
-	dvs := scanCorpusDVs(t, corpus)
+	corpusDir := corpus.Dir(t)
+	dvs := scanCorpusDVs(t, corpusDir)
 	if len(dvs) < 100 {
 		t.Fatalf("found only %d deletion vectors in the corpus; expected the DV tables listed in INDEX.md", len(dvs))
 	}
@@ -151,7 +151,7 @@ func TestCorpusDeletionVectors(t *testing.T) {
 	byType := map[string]int{}
 	reencodedSame := 0
 	for _, c := range dvs {
-		tableDir := filepath.Join(corpus, c.table)
+		tableDir := filepath.Join(corpusDir, c.table)
 		bm, err := dv.Load(context.Background(), c.desc, localReader(tableDir))
 		if err != nil {
 			t.Errorf("%s %s %s %s: %v", c.table, c.commit, c.action, c.path, err)
@@ -218,8 +218,8 @@ func originalBytes(t testing.TB, c corpusDV, tableDir string) ([]byte, bool) {
 // TestCorpusKnownDeletionVectors pins the rows of DVs whose content is known
 // from the table notes or the source repositories' own tests.
 func TestCorpusKnownDeletionVectors(t *testing.T) {
-	corpus := deltatest.CorpusDir(t)
-	dvs := scanCorpusDVs(t, corpus)
+	corpusDir := corpus.Dir(t)
+	dvs := scanCorpusDVs(t, corpusDir)
 	find := func(table, action string) []corpusDV {
 		var out []corpusDV
 		for _, c := range dvs {
@@ -231,7 +231,7 @@ func TestCorpusKnownDeletionVectors(t *testing.T) {
 	}
 	load := func(c corpusDV) *dv.Bitmap {
 		t.Helper()
-		bm, err := dv.Load(context.Background(), c.desc, localReader(filepath.Join(corpus, c.table)))
+		bm, err := dv.Load(context.Background(), c.desc, localReader(filepath.Join(corpusDir, c.table)))
 		if err != nil {
 			t.Fatalf("%s: %v", c.table, err)
 		}
@@ -322,10 +322,10 @@ func TestCorpusKnownDeletionVectors(t *testing.T) {
 // region and checks that Load reports an error for each (the CRC or the size
 // check must catch it) and never panics.
 func TestCorpusCorruptedDeletionVectors(t *testing.T) {
-	corpus := deltatest.CorpusDir(t)
-	table := filepath.Join(corpus, "kernel-rs", "data", "table-with-dv-small")
+	corpusDir := corpus.Dir(t)
+	table := filepath.Join(corpusDir, "kernel-rs", "data", "table-with-dv-small")
 	var c *corpusDV
-	for _, d := range scanCorpusDVs(t, corpus) {
+	for _, d := range scanCorpusDVs(t, corpusDir) {
 		if d.table == filepath.Join("kernel-rs", "data", "table-with-dv-small") {
 			c = &d
 			break

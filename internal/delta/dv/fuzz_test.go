@@ -11,21 +11,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lakeport/lakeport/internal/delta/deltatest"
+	"github.com/lakeport/lakeport/internal/delta/deltatest/corpus"
 	"github.com/lakeport/lakeport/internal/delta/dv"
 )
 
 // seedFiles returns the real DV files of the corpus (empty when the corpus
 // is absent: fuzzing then starts from the synthetic seeds only).
 func seedFiles(tb testing.TB) [][]byte {
-	corpus, err := deltatest.LocateCorpus()
+	corpusDir, err := corpus.Locate()
 	if err != nil {
 		tb.Logf("fuzz seeds: corpus not found (%v); using synthetic seeds only", err)
 		return nil
 	}
 	var files [][]byte
 	seen := map[string]bool{}
-	_ = filepath.WalkDir(corpus, func(p string, e fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(corpusDir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() || !strings.HasSuffix(p, ".bin") || strings.HasPrefix(e.Name(), ".") {
 			return nil
 		}
