@@ -165,13 +165,34 @@ func (s *Snapshot) scan(ctx context.Context, opts ScanOptions) (Batches, error) 
 		return nil, err
 	}
 	var tasks []fileTask
-	for _, f := range s.files {
-		if p.pred != nil && !p.pred.MayMatch(newFileStats(s, f)) {
-			continue
-		}
+	for _, f := range s.prune(p.pred) {
 		tasks = append(tasks, fileTask{path: f.Path, partitionValues: f.PartitionValues, dv: f.DeletionVector})
 	}
 	return newPipeline(ctx, p, tasks, opts.Limit), nil
+}
+
+// prune keeps the files whose partition values and statistics may satisfy pred.
+func (s *Snapshot) prune(pred *predicate.Bound) []*Add {
+	if pred == nil {
+		return s.files
+	}
+	var out []*Add
+	for _, f := range s.files {
+		if pred.MayMatch(newFileStats(s, f)) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// FilesFor returns the live files a scan with this predicate reads: those
+// that partition pruning and min/max statistics cannot rule out.
+func (s *Snapshot) FilesFor(where string) ([]*Add, error) {
+	p, err := s.newPlan(nil, where, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.prune(p.pred), nil
 }
 
 // ---- reading one file ----

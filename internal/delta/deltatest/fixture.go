@@ -640,6 +640,10 @@ func fxPutIfAbsent(name string, data []byte, mtime time.Time) error {
 		tmp.Close()
 		return err
 	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}

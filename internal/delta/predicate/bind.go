@@ -349,10 +349,10 @@ func (b *binder) resolve(c Column) (*colRef, error) {
 			fields = st.Fields()
 		}
 		f, err := findField(fields, seg)
+		if err == errNotFound {
+			return nil, fmt.Errorf("unknown column %q", c.name())
+		}
 		if err != nil {
-			if i > 0 {
-				return nil, fmt.Errorf("%w in column %q (%s)", err, ref.name, typeName(ref.dt))
-			}
 			return nil, err
 		}
 		ref.path = append(ref.path, f.Name)
@@ -388,8 +388,10 @@ func findField(fields []arrow.Field, name string) (arrow.Field, error) {
 	case len(folded) > 1:
 		return arrow.Field{}, fmt.Errorf("ambiguous column %q: matches %q and %q", name, fields[folded[0]].Name, fields[folded[1]].Name)
 	}
-	return arrow.Field{}, fmt.Errorf("unknown column %q", name)
+	return arrow.Field{}, errNotFound
 }
+
+var errNotFound = errors.New("not found")
 
 // coerce converts a literal to the type of column c.
 func coerce(c *colRef, l Literal) (Value, error) {

@@ -97,7 +97,9 @@ func TestBind(t *testing.T) {
 func TestBindErrors(t *testing.T) {
 	tests := []struct{ src, want string }{
 		{"foo = 1", `unknown column "foo"`},
-		{"st.nope = 1", `unknown column "nope" in column "st" (struct)`},
+		{"st.nope = 1", `unknown column "st.nope"`},
+		{"st.inner.nope IS NULL", `unknown column "st.inner.nope"`},
+		{"`foo bar` = 1", `unknown column "foo bar"`},
 		{"id.x = 1", `column "id" (long) has no field "x"`},
 		{"Dup = 1", `ambiguous column "Dup": matches "dup" and "DUP"`},
 		{"d = 'abc'", `cannot compare column "d" (date) with 'abc'`},

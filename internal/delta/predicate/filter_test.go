@@ -273,3 +273,38 @@ func TestFilterRecordTypes(t *testing.T) {
 		t.Error("missing column: no error")
 	}
 }
+
+// TestBoundConcurrent uses one Bound from several goroutines (run with -race).
+func TestBoundConcurrent(t *testing.T) {
+	mem := memory.NewGoAllocator()
+	rec := buildRecord(t, mem, filterSchema, filterRows)
+	defer rec.Release()
+	b := mustBind(t, "(a = 2 OR s > 'b') AND NOT (price IN (1, NULL)) OR st.x IS NULL", filterSchema)
+	stats := toStats(6, map[string]cs{"a": mm(vInt(1), vInt(3))})
+	want := filteredIDs(t, b, rec, mem)
+	done := make(chan []int64)
+	for range 8 {
+		go func() {
+			var got []int64
+			for range 50 {
+				b.MayMatch(stats)
+				out, err := b.Filter(rec, mem)
+				if err != nil {
+					panic(err)
+				}
+				got = []int64{}
+				col := out.Column(0).(*array.Int64)
+				for i := 0; i < col.Len(); i++ {
+					got = append(got, col.Value(i))
+				}
+				out.Release()
+			}
+			done <- got
+		}()
+	}
+	for range 8 {
+		if got := <-done; !reflect.DeepEqual(got, want) {
+			t.Errorf("concurrent Filter = %v, want %v", got, want)
+		}
+	}
+}

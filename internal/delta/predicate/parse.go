@@ -11,16 +11,17 @@ import (
 	"unicode/utf8"
 )
 
-// SyntaxError is the error of Parse. Pos is the 1-based character (not byte)
-// position of the offending token; the end of the input is one past the last
-// character.
+// SyntaxError is the error of Parse: "position 12: expected a value after
+// '>'". Pos is the 1-based character (not byte) position of the offending
+// token; the end of the input is one past the last character. Callers add
+// their context ("where: position 12: ...").
 type SyntaxError struct {
 	Pos int
 	Msg string
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("where: position %d: %s", e.Pos, e.Msg)
+	return fmt.Sprintf("position %d: %s", e.Pos, e.Msg)
 }
 
 type tokKind uint8
@@ -121,14 +122,6 @@ func (p *parser) next() token {
 
 func (t token) is(keyword string) bool {
 	return t.kind == tIdent && strings.EqualFold(t.text, keyword)
-}
-
-// describe names a token for messages.
-func describe(t token) string {
-	if t.kind == tEOF {
-		return "the end"
-	}
-	return "'" + t.raw + "'"
 }
 
 // lex tokenizes the whole source.

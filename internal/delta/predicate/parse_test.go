@@ -2,6 +2,7 @@ package predicate
 
 import (
 	"errors"
+	"fmt"
 	"math/big"
 	"reflect"
 	"testing"
@@ -140,51 +141,51 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		src, want string
 	}{
-		{"", "where: position 1: expected a condition"},
-		{"   ", "where: position 4: expected a condition"},
-		{"amount_usd >", "where: position 13: expected a value after '>'"},
-		{"amount > AND b = 1", "where: position 10: expected a value after '>'"},
-		{"a <> ", "where: position 6: expected a value after '<>'"},
-		{"a = 1 AND", "where: position 10: expected a condition after AND"},
-		{"a = 1 OR OR b = 2", "where: position 10: expected a condition after OR"},
-		{"NOT", "where: position 4: expected a condition after NOT"},
-		{"a = 1 b = 2", "where: position 7: expected AND, OR or the end of the condition"},
-		{"a = 1)", "where: position 6: unexpected ')'"},
-		{"(a = 1", "where: position 7: expected ')' to close '(' at position 1"},
-		{"()", "where: position 2: expected a condition after '('"},
-		{"a IN 1", "where: position 6: expected '(' after IN"},
-		{"a IN ()", "where: position 7: expected a value in the IN list"},
-		{"a IN (b)", "where: position 7: expected a value in the IN list"},
-		{"a IN (1 2)", "where: position 9: expected ',' or ')' in the IN list"},
-		{"a IN (1,", "where: position 9: expected a value in the IN list"},
-		{"1 IN (1)", "where: position 3: IN needs a column on its left"},
-		{"a NOT 1", "where: position 7: expected IN after NOT"},
-		{"a IS 1", "where: position 6: expected NULL or NOT NULL after IS"},
-		{"a IS NOT 1", "where: position 10: expected NULL after IS NOT"},
-		{"'x' IS NULL", "where: position 5: IS NULL needs a column on its left"},
-		{"s = 'abc", "where: position 5: unterminated string literal"},
-		{"`abc = 1", "where: position 1: unterminated `quoted` column name"},
-		{"`` = 1", "where: position 1: empty column name"},
-		{"a = X'0g'", "where: position 5: invalid hex digits in binary literal"},
-		{"a = X'0'", "where: position 5: invalid hex digits in binary literal"},
-		{"a = 1abc", "where: position 5: invalid number \"1a\""},
-		{"a = 1.2.3", "where: position 5: invalid number \"1.2.\""},
-		{"a = 1e", "where: position 5: invalid number \"1e\""},
-		{"a = 1e999", "where: position 5: number 1e999 out of range"},
-		{"a = -x", "where: position 6: expected a number after '-'"},
-		{"a = #", "where: position 5: unexpected character '#'"},
-		{"`ä` = €", "where: position 7: unexpected character '€'"},
-		{"ä = 1", "where: position 1: unexpected character 'ä'"},
-		{"a = !", "where: position 5: unexpected character '!'"},
-		{"a = 1 AND b.", "where: position 13: expected a field name after '.'"},
-		{"a.and = 1", "where: position 3: expected a field name after '.'"},
-		{"d = DATE '2021-02-30'", "where: position 10: invalid DATE literal '2021-02-30' (want 'YYYY-MM-DD')"},
-		{"d = DATE '2021-01-01 10:00'", "where: position 10: invalid DATE literal '2021-01-01 10:00' (want 'YYYY-MM-DD')"},
-		{"t = TIMESTAMP '2021-01-01 25:00'", "where: position 15: invalid TIMESTAMP literal '2021-01-01 25:00' (want 'YYYY-MM-DD HH:MM:SS[.ffffff]' with an optional Z or ±HH:MM)"},
-		{"t = TIMESTAMP_NTZ '2021-01-01 10:00+01:00'", "where: position 19: invalid TIMESTAMP_NTZ literal '2021-01-01 10:00+01:00' (want 'YYYY-MM-DD HH:MM:SS[.ffffff]' without a zone)"},
-		{"= 1", "where: position 1: expected a condition"},
-		{"AND", "where: position 1: expected a condition"},
-		{"a = = 1", "where: position 5: expected a value after '='"},
+		{"", "position 1: expected a condition"},
+		{"   ", "position 4: expected a condition"},
+		{"amount_usd >", "position 13: expected a value after '>'"},
+		{"amount > AND b = 1", "position 10: expected a value after '>'"},
+		{"a <> ", "position 6: expected a value after '<>'"},
+		{"a = 1 AND", "position 10: expected a condition after AND"},
+		{"a = 1 OR OR b = 2", "position 10: expected a condition after OR"},
+		{"NOT", "position 4: expected a condition after NOT"},
+		{"a = 1 b = 2", "position 7: expected AND, OR or the end of the condition"},
+		{"a = 1)", "position 6: unexpected ')'"},
+		{"(a = 1", "position 7: expected ')' to close '(' at position 1"},
+		{"()", "position 2: expected a condition after '('"},
+		{"a IN 1", "position 6: expected '(' after IN"},
+		{"a IN ()", "position 7: expected a value in the IN list"},
+		{"a IN (b)", "position 7: expected a value in the IN list"},
+		{"a IN (1 2)", "position 9: expected ',' or ')' in the IN list"},
+		{"a IN (1,", "position 9: expected a value in the IN list"},
+		{"1 IN (1)", "position 3: IN needs a column on its left"},
+		{"a NOT 1", "position 7: expected IN after NOT"},
+		{"a IS 1", "position 6: expected NULL or NOT NULL after IS"},
+		{"a IS NOT 1", "position 10: expected NULL after IS NOT"},
+		{"'x' IS NULL", "position 5: IS NULL needs a column on its left"},
+		{"s = 'abc", "position 5: unterminated string literal"},
+		{"`abc = 1", "position 1: unterminated `quoted` column name"},
+		{"`` = 1", "position 1: empty column name"},
+		{"a = X'0g'", "position 5: invalid hex digits in binary literal"},
+		{"a = X'0'", "position 5: invalid hex digits in binary literal"},
+		{"a = 1abc", "position 5: invalid number \"1a\""},
+		{"a = 1.2.3", "position 5: invalid number \"1.2.\""},
+		{"a = 1e", "position 5: invalid number \"1e\""},
+		{"a = 1e999", "position 5: number 1e999 out of range"},
+		{"a = -x", "position 6: expected a number after '-'"},
+		{"a = #", "position 5: unexpected character '#'"},
+		{"`ä` = €", "position 7: unexpected character '€'"},
+		{"ä = 1", "position 1: unexpected character 'ä'"},
+		{"a = !", "position 5: unexpected character '!'"},
+		{"a = 1 AND b.", "position 13: expected a field name after '.'"},
+		{"a.and = 1", "position 3: expected a field name after '.'"},
+		{"d = DATE '2021-02-30'", "position 10: invalid DATE literal '2021-02-30' (want 'YYYY-MM-DD')"},
+		{"d = DATE '2021-01-01 10:00'", "position 10: invalid DATE literal '2021-01-01 10:00' (want 'YYYY-MM-DD')"},
+		{"t = TIMESTAMP '2021-01-01 25:00'", "position 15: invalid TIMESTAMP literal '2021-01-01 25:00' (want 'YYYY-MM-DD HH:MM:SS[.ffffff]' with an optional Z or ±HH:MM)"},
+		{"t = TIMESTAMP_NTZ '2021-01-01 10:00+01:00'", "position 19: invalid TIMESTAMP_NTZ literal '2021-01-01 10:00+01:00' (want 'YYYY-MM-DD HH:MM:SS[.ffffff]' without a zone)"},
+		{"= 1", "position 1: expected a condition"},
+		{"AND", "position 1: expected a condition"},
+		{"a = = 1", "position 5: expected a value after '='"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.src)
@@ -199,6 +200,14 @@ func TestParseErrors(t *testing.T) {
 		if !errors.As(err, &se) || se.Pos < 1 {
 			t.Errorf("Parse(%q): error %T is not a *SyntaxError with a position", tt.src, err)
 		}
+	}
+}
+
+// TestParseErrorWrapped checks the message the reader shows for --where.
+func TestParseErrorWrapped(t *testing.T) {
+	_, err := Parse("amount_usd >")
+	if got, want := fmt.Errorf("where: %w", err).Error(), "where: position 13: expected a value after '>'"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 
