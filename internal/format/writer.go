@@ -290,4 +290,3 @@ func (t *tableWriter) Close() error {
 	_, err := io.WriteString(t.w, sb.String())
 	return err
 }
-
