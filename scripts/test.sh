@@ -27,7 +27,15 @@ trap 'scripts/s3-server.sh stop >/dev/null 2>&1 || true' EXIT
 
 mkdir -p .tmp
 echo "== go test"
-go test -count=1 -timeout 30m ./... 2>&1 | tee .tmp/test.log | grep -vE '^(=== RUN|=== PAUSE|=== CONT)' 
+export LAKEPORT_CORPUS_REPORT=$PWD/.tmp/corpus-report.txt
+rm -f "$LAKEPORT_CORPUS_REPORT"
+go test -race -count=1 -timeout 30m ./... 2>&1 | tee .tmp/test.log | grep -vE '^(=== RUN|=== PAUSE|=== CONT)'
+if [ -f "$LAKEPORT_CORPUS_REPORT" ]; then
+  echo "== Delta corpus acceptance (per category)"
+  sed 's/^/   /' "$LAKEPORT_CORPUS_REPORT"
+fi
+echo "== go test summary"
+grep -E '^(ok|FAIL|---|panic)' .tmp/test.log || true
 
 if [ "${1:-}" = "fuzz" ]; then
   fuzztime=${FUZZTIME:-60s}

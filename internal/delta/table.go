@@ -254,22 +254,16 @@ func (t *Table) replay(ctx context.Context, seg *segment) (*Snapshot, error) {
 		if err != nil {
 			return nil, &CorruptLogError{Table: t.location, Reason: fmt.Sprintf("%s: %v", path.Base(lf.Key), err)}
 		}
-		// Within one commit, adds and removes never name the same file, so the
-		// order inside the file does not matter; across commits newest wins.
-		var removes []*Remove
+		// Within one commit no two actions name the same file key. Log compaction
+		// files hold the actions of many commits newest first (as Databricks
+		// writes them) or already reconciled; in both cases the first action
+		// seen for a key is the newest, so actions apply in file order.
 		for j := range actions {
 			a := &actions[j]
-			if a.Remove != nil {
-				removes = append(removes, a.Remove)
-				continue
-			}
 			if a.CommitInfo != nil && i == len(seg.Replay)-1 {
 				newestCommitInfo = a.CommitInfo
 			}
 			apply(a, false)
-		}
-		for _, r := range removes {
-			apply(&Action{Remove: r}, false)
 		}
 		if i == len(seg.Replay)-1 {
 			newestModTime = lf.ModTime
