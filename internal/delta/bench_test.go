@@ -152,12 +152,20 @@ func loadOrGenerate(root string, logf func(string, ...any)) (*benchManifest, err
 			return &m, nil
 		}
 	}
-	logf("generating benchmark tables in %s (once; takes about a minute)", root)
-	if err := os.RemoveAll(root); err != nil {
-		return nil, err
-	}
+	logf("generating benchmark tables in %s (once; a few minutes)", root)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
+	}
+	// remove what an older or interrupted generation left (only that: the
+	// directory also holds bench.sh's binary and results)
+	stale := []string{"manifest.json", "wide", "scan-files.txt", "update-cdc-files.txt", "insert-files.txt"}
+	if old, err := filepath.Glob(filepath.Join(root, "log-*")); err == nil {
+		stale = append(stale, old...)
+	}
+	for _, name := range stale {
+		if err := os.RemoveAll(filepath.Join(root, name)); err != nil {
+			return nil, err
+		}
 	}
 	m := &benchManifest{Layout: benchLayout, Logs: map[int]string{}, LogsNoCP: map[int]string{}}
 	start := time.Now()
