@@ -20,7 +20,8 @@ func newTableCmd() *cobra.Command {
 		Use:   "table",
 		Short: "Inspect and read Delta tables (a directory or a bucket URL)",
 	}
-	cmd.AddCommand(newTableInfoCmd(), newTableShowCmd(), newTableChangesCmd())
+	cmd.AddCommand(newTableInfoCmd(), newTableShowCmd(), newTableChangesCmd(),
+		newTableCreateCmd(), newTableAppendCmd(), newTableVacuumCmd(), newTableOptimizeCmd())
 	return cmd
 }
 

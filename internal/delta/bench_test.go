@@ -125,7 +125,7 @@ func benchFixtures(tb testing.TB) *benchManifest {
 			benchErr = err
 			return
 		}
-		benchMan, benchErr = loadOrGenerate(root, tb.Logf)
+		benchMan, benchErr = benchLoadOrGenerate(root, tb.Logf)
 	})
 	if benchErr != nil {
 		tb.Fatalf("bench fixtures: %v", benchErr)
@@ -144,7 +144,7 @@ func TestGenerateBenchFixtures(t *testing.T) {
 	t.Logf("bench tables ready: %s (scan v%d, update v%d, insert v%d)", m.Wide, m.ScanVersion, m.UpdateVersion, m.InsertVersion)
 }
 
-func loadOrGenerate(root string, logf func(string, ...any)) (*benchManifest, error) {
+func benchLoadOrGenerate(root string, logf func(string, ...any)) (*benchManifest, error) {
 	manPath := filepath.Join(root, "manifest.json")
 	if b, err := os.ReadFile(manPath); err == nil {
 		var m benchManifest
@@ -169,13 +169,13 @@ func loadOrGenerate(root string, logf func(string, ...any)) (*benchManifest, err
 	}
 	m := &benchManifest{Layout: benchLayout, Logs: map[int]string{}, LogsNoCP: map[int]string{}}
 	start := time.Now()
-	if err := genWide(root, m); err != nil {
+	if err := benchGenWide(root, m); err != nil {
 		return nil, fmt.Errorf("wide table: %w", err)
 	}
 	logf("wide table: %s", time.Since(start).Round(time.Millisecond))
 	for _, n := range benchCommitCounts {
 		start := time.Now()
-		if err := genLog(root, n, m); err != nil {
+		if err := benchGenLog(root, n, m); err != nil {
 			return nil, fmt.Errorf("%d-commit table: %w", n, err)
 		}
 		logf("%d-commit table: %s", n, time.Since(start).Round(time.Millisecond))
@@ -196,17 +196,17 @@ func loadOrGenerate(root string, logf func(string, ...any)) (*benchManifest, err
 
 // ---- the 10M-row table ----
 
-func splitmix64(x uint64) uint64 {
+func benchMix(x uint64) uint64 {
 	x += 0x9e3779b97f4a7c15
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
 }
 
-// wideBatch builds the rows with ids first..first+n-1 whose keep(id) is true
+// benchWideBatch builds the rows with ids first..first+n-1 whose keep(id) is true
 // (nil keeps all). Each row's values derive from its id; updated(id) rows carry
 // the update's new values. A non-empty changeType adds a _change_type column.
-func wideBatch(first, n int64, keep, updated func(int64) bool, changeType string) arrow.RecordBatch {
+func benchWideBatch(first, n int64, keep, updated func(int64) bool, changeType string) arrow.RecordBatch {
 	schema := benchWideSchema
 	if changeType != "" {
 		schema = arrow.NewSchema(append(benchWideSchema.Fields(), arrow.Field{Name: "_change_type", Type: arrow.BinaryTypes.String}), nil)
@@ -231,7 +231,7 @@ func wideBatch(first, n int64, keep, updated func(int64) bool, changeType string
 		if keep != nil && !keep(id) {
 			continue
 		}
-		h := splitmix64(uint64(id))
+		h := benchMix(uint64(id))
 		upd := updated != nil && updated(id)
 		ids.Append(id)
 		user := int64(h % 1_000_000)
@@ -273,7 +273,7 @@ func wideBatch(first, n int64, keep, updated func(int64) bool, changeType string
 	return b.NewRecordBatch()
 }
 
-func genWide(root string, m *benchManifest) error {
+func benchGenWide(root string, m *benchManifest) error {
 	dir := filepath.Join(root, "wide")
 	f, err := deltatest.NewFixture(dir, benchWideSchema, nil, map[string]string{"delta.enableChangeDataFeed": "true"}, deltatest.WithClock(benchClock(time.Second)))
 	if err != nil {
@@ -281,7 +281,7 @@ func genWide(root string, m *benchManifest) error {
 	}
 	recs := make([]arrow.RecordBatch, benchWideFiles)
 	for i := range recs {
-		recs[i] = wideBatch(int64(i)*benchWideFileRows, benchWideFileRows, nil, nil, "")
+		recs[i] = benchWideBatch(int64(i)*benchWideFileRows, benchWideFileRows, nil, nil, "")
 	}
 	m.ScanVersion, err = f.Append(recs...)
 	for _, r := range recs {
@@ -298,10 +298,10 @@ func genWide(root string, m *benchManifest) error {
 	// the pre- and post-images of the changed rows.
 	lo := int64(benchUpdateFile) * benchWideFileRows
 	even := func(id int64) bool { return id%2 == 0 }
-	rewritten := wideBatch(lo, benchWideFileRows, nil, even, "")
-	pre := wideBatch(lo, benchWideFileRows, even, nil, "update_preimage")
-	post := wideBatch(lo, benchWideFileRows, even, even, "update_postimage")
-	cdc, err := concatBatches(pre, post)
+	rewritten := benchWideBatch(lo, benchWideFileRows, nil, even, "")
+	pre := benchWideBatch(lo, benchWideFileRows, even, nil, "update_preimage")
+	post := benchWideBatch(lo, benchWideFileRows, even, even, "update_postimage")
+	cdc, err := benchConcat(pre, post)
 	if err != nil {
 		return err
 	}
@@ -321,7 +321,7 @@ func genWide(root string, m *benchManifest) error {
 		m.UpdateCDC = append(m.UpdateCDC, f.LocalPath(p))
 	}
 	// INSERT of 1% new rows: CDF reads the added file itself.
-	ins := wideBatch(benchWideRows, benchInsertRows, nil, nil, "")
+	ins := benchWideBatch(benchWideRows, benchInsertRows, nil, nil, "")
 	m.InsertVersion, err = f.Append(ins)
 	ins.Release()
 	if err != nil {
@@ -344,7 +344,7 @@ func benchClock(step time.Duration) func() time.Time {
 	}
 }
 
-func concatBatches(recs ...arrow.RecordBatch) (arrow.RecordBatch, error) {
+func benchConcat(recs ...arrow.RecordBatch) (arrow.RecordBatch, error) {
 	cols := make([]arrow.Array, recs[0].NumCols())
 	var n int64
 	for i := range cols {
@@ -372,12 +372,12 @@ var benchLogSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "v", Type: arrow.BinaryTypes.String, Nullable: true},
 }, nil)
 
-// genLog writes a table of n commits (versions 0..n-1): each commit after the
+// benchGenLog writes a table of n commits (versions 0..n-1): each commit after the
 // first appends a 10-row file and, once benchLogWindow files are live, removes
 // the oldest, so every table has the same number of live files however many
 // commits it has. One copy gets a checkpoint benchLogTail commits before the
 // end; the other (hard links to the same files) has none.
-func genLog(root string, n int, m *benchManifest) error {
+func benchGenLog(root string, n int, m *benchManifest) error {
 	dir := filepath.Join(root, fmt.Sprintf("log-%d", n))
 	// One commit a minute and tombstones kept for an hour: every checkpoint
 	// holds the same ~60 tombstones, so only the number of commits varies.
@@ -410,7 +410,7 @@ func genLog(root string, n int, m *benchManifest) error {
 		}
 	}
 	noCP := dir + "-nocp"
-	if err := linkTree(dir, noCP, func(rel string) bool {
+	if err := benchLinkTree(dir, noCP, func(rel string) bool {
 		base := filepath.Base(rel)
 		return !strings.Contains(base, ".checkpoint.") && base != "_last_checkpoint"
 	}); err != nil {
@@ -420,8 +420,8 @@ func genLog(root string, n int, m *benchManifest) error {
 	return nil
 }
 
-// linkTree hard-links the files of src that keep accepts into dst.
-func linkTree(src, dst string, keep func(rel string) bool) error {
+// benchLinkTree hard-links the files of src that keep accepts into dst.
+func benchLinkTree(src, dst string, keep func(rel string) bool) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -447,8 +447,8 @@ func benchResetPeak() {
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
-// peakRSSMiB reads VmHWM from /proc/self/status (-1 when unavailable).
-func peakRSSMiB() float64 {
+// benchPeakRSSMiB reads VmHWM from /proc/self/status (-1 when unavailable).
+func benchPeakRSSMiB() float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return -1
@@ -465,8 +465,8 @@ func peakRSSMiB() float64 {
 	return -1
 }
 
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
+// benchCPUTime is the process's user+system CPU time so far.
+func benchCPUTime() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
@@ -479,23 +479,23 @@ func cpuTime() time.Duration {
 func benchStart(b *testing.B) time.Duration {
 	benchResetPeak()
 	b.ResetTimer()
-	return cpuTime()
+	return benchCPUTime()
 }
 
 // benchReport reports rows/s (wall clock), CPU ms per op (all threads; less
 // sensitive than wall time to other load on the machine) and the peak RSS.
 func benchReport(b *testing.B, cpu0 time.Duration, rowsPerOp int64) {
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := benchCPUTime() - cpu0
 	if rowsPerOp > 0 {
 		b.ReportMetric(float64(rowsPerOp)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	}
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
-	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+	b.ReportMetric(benchPeakRSSMiB(), "peak-RSS-MiB")
 }
 
-// countRows drains a stream and returns its row count.
-func countRows(ctx context.Context, bs delta.Batches) (int64, error) {
+// benchCountRows drains a stream and returns its row count.
+func benchCountRows(ctx context.Context, bs delta.Batches) (int64, error) {
 	defer bs.Close()
 	var n int64
 	for {
@@ -511,7 +511,7 @@ func countRows(ctx context.Context, bs delta.Batches) (int64, error) {
 	}
 }
 
-func scanOnce(ctx context.Context, dir string, version int64, opts delta.ScanOptions) (int64, error) {
+func benchScanOnce(ctx context.Context, dir string, version int64, opts delta.ScanOptions) (int64, error) {
 	tbl, err := delta.Open(ctx, dir)
 	if err != nil {
 		return 0, err
@@ -525,10 +525,10 @@ func scanOnce(ctx context.Context, dir string, version int64, opts delta.ScanOpt
 	if err != nil {
 		return 0, err
 	}
-	return countRows(ctx, bs)
+	return benchCountRows(ctx, bs)
 }
 
-func dataBytes(paths []string) int64 {
+func benchDataBytes(paths []string) int64 {
 	var n int64
 	for _, p := range paths {
 		if fi, err := os.Stat(p); err == nil {
@@ -541,10 +541,10 @@ func dataBytes(paths []string) int64 {
 func benchScan(b *testing.B, columns []string) {
 	m := benchFixtures(b)
 	ctx := context.Background()
-	b.SetBytes(dataBytes(m.ScanFiles)) // MB/s of the table's Parquet (the projection reads less of it)
+	b.SetBytes(benchDataBytes(m.ScanFiles)) // MB/s of the table's Parquet (the projection reads less of it)
 	cpu0 := benchStart(b)
 	for i := 0; i < b.N; i++ {
-		n, err := scanOnce(ctx, m.Wide, m.ScanVersion, delta.ScanOptions{Columns: columns})
+		n, err := benchScanOnce(ctx, m.Wide, m.ScanVersion, delta.ScanOptions{Columns: columns})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -619,7 +619,7 @@ func BenchmarkChanges1pct(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				n, err := countRows(ctx, bs)
+				n, err := benchCountRows(ctx, bs)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -477,6 +477,13 @@ func (f *Fixture) Commit(c Commit) (int64, error) {
 	defer f.mu.Unlock()
 	now := f.now()
 	dataChange := !c.NoDataChange
+	removed := map[string]bool{}
+	for _, p := range c.Remove {
+		if _, ok := f.liveIdx[p]; !ok || removed[p] {
+			return -1, fmt.Errorf("deltatest: remove %q: not a live file of the table", p)
+		}
+		removed[p] = true
+	}
 	var actions []any
 	var w fxWrittenFiles
 	for _, rec := range c.Add {
@@ -490,14 +497,8 @@ func (f *Fixture) Commit(c Commit) (int64, error) {
 			w.adds = append(w.adds, a.Path)
 		}
 	}
-	removed := map[string]bool{}
 	for _, p := range c.Remove {
-		i, ok := f.liveIdx[p]
-		if !ok || removed[p] {
-			return -1, fmt.Errorf("deltatest: remove %q: not a live file of the table", p)
-		}
-		removed[p] = true
-		a := f.live[i]
+		a := f.live[f.liveIdx[p]]
 		ts, size, ext := now.UnixMilli(), a.Size, true
 		actions = append(actions, map[string]any{"remove": &fxRemoveAction{
 			Path: a.Path, DeletionTimestamp: &ts, DataChange: dataChange, ExtendedFileMetadata: &ext,

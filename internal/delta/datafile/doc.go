@@ -1,0 +1,82 @@
+// Package datafile writes Delta Lake data files: Parquet files, split by
+// partition values into Hive-style directories, with the per-file
+// statistics Delta keeps in add actions. It is the data half of the Delta
+// writer; package delta turns the returned Files into add (or cdc) actions
+// and commits them. It does not import package delta.
+//
+// # Files and paths
+//
+// A file is written at
+//
+//	[<Dir>/][<col>=<value>/...]part-<seq>-<uuid>.c000.<codec>.parquet
+//
+// like Delta Spark (cdc-... under _change_data). <seq> is the writer's
+// five-digit file counter, so Close returns files in a deterministic order.
+// Partition directory values are the serialized partition values (see
+// SerializePartitionValue; a timestamp with a zone is shown as
+// "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC) with Spark's Hive path escaping
+// (control characters and "#%'*/:=?\{[]^ become %XX); null and "" are
+// __HIVE_DEFAULT_PARTITION__. File.Key is the blob key; File.Path is that
+// key URL-encoded as Hadoop's Path.toUri does (a literal "%" in a directory
+// name becomes %25, a space %20; non-ASCII text is kept), which is what the
+// log holds: url.PathUnescape(Path) == Key.
+//
+// # Parquet
+//
+// Files are streamed to the bucket (blob.Bucket.NewWriter; an object is
+// visible only once complete) with arrow-go's pqarrow. Partition columns
+// are not stored. Timestamps are INT64 TIMESTAMP(MICROS) with
+// isAdjustedToUTC true for a zone (Delta timestamp) and false without
+// (timestamp_ntz); other units are converted to microseconds. Decimals are
+// INT32, INT64 or FIXED_LEN_BYTE_ARRAY by precision, like Spark. Lists use
+// the standard three-level form ("list"/"element"), maps "key_value".
+// "PARQUET:field_id" field metadata (column mapping id mode) becomes the
+// Parquet field id. Data pages are V1; dictionary encoding is on and falls
+// back to plain per column chunk when the dictionary grows too large.
+//
+// # Statistics
+//
+// Computed batch by batch as rows are written (no second pass), and
+// rendered like Delta Spark's: {"numRecords":N,"minValues":{...},
+// "maxValues":{...},"nullCount":{...}}, nested like the schema, keyed by
+// physical name. As in Spark (dataSkippingNumIndexedCols), only the first
+// StatsColumns leaf columns (depth first; a list or map is one leaf) get
+// statistics at all. Of those, every leaf has a null count (for a field in a
+// struct, rows where the struct is null count as null; a list or map counts
+// its own nulls), and byte/short/int/long, float/double, decimal, date,
+// timestamp, timestamp_ntz and string leaves have min and max:
+//
+//   - strings: min is truncated to 32 characters (code points); max is
+//     truncated too and followed by a tie-breaker (U+007F, or U+10FFFF) so it
+//     stays an upper bound; no max is written when no short bound exists;
+//   - timestamps: ISO 8601 with milliseconds, rounded down, and Z for a
+//     timestamp ("2024-01-02T03:04:05.123Z"), no zone for timestamp_ntz
+//     (readers widen a max by the dropped microseconds);
+//   - floats: JSON numbers; NaN sorts above every number (Spark's order), so
+//     a file with a NaN has max "NaN", and min "NaN" only if all values are;
+//     NaN and infinities are JSON strings as Spark writes them;
+//   - decimals: JSON numbers in plain notation with all scale digits;
+//   - dates: "YYYY-MM-DD".
+//
+// A column whose values are all null has no min or max.
+//
+// # Files, row groups and memory
+//
+// A file is rolled once its size (bytes written plus the buffered row
+// group) reaches TargetFileSize; a batch that would overshoot is split using
+// the bytes per row seen so far, so files end near the target. A file holds
+// one row group in memory (encoded and compressed) until it is cut at
+// RowGroupSize rows or RowGroupBytes bytes. With many partitions open at
+// once, at most MaxOpenFiles files stay open (the least recently written is
+// finished) and their buffered row groups together stay under
+// MaxBufferedBytes (the file buffering the most is finished): memory is
+// bounded by those constants, at the price of more, smaller files when rows
+// of many partitions are interleaved.
+//
+// # Errors and cleanup
+//
+// A Writer is used by one goroutine. After Write or Close fails, the Writer
+// only accepts Abort, which abandons open uploads and deletes every file the
+// Writer finished; Abort after a successful Close also deletes the files
+// (for a commit that failed).
+package datafile
