@@ -292,7 +292,7 @@ func genRows(seed uint64, start int64, n int, nullRate float64) []row {
 			x.dec1 = ptr(int64(r.IntN(2e9) - 1e9))
 		}
 		if !null() {
-			x.dec2 = ptr(int64(r.Uint64()>>2) - int64(1)<<61)
+			x.dec2 = ptr(r.Int64N(2e18-1) - (1e18 - 1))
 		}
 		if !null() {
 			v := new(big.Int).Lsh(big.NewInt(r.Int64N(1<<40)), 60)

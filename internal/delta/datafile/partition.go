@@ -215,7 +215,8 @@ func formatDate(days int64) (string, error) {
 	return time.Unix(days*86400, 0).UTC().Format("2006-01-02"), nil
 }
 
-// toMicros converts a timestamp in unit to microseconds, rounding down.
+// toMicros converts a timestamp in unit to microseconds; nanoseconds are
+// truncated toward zero, as pqarrow stores them.
 func toMicros(v int64, unit arrow.TimeUnit) (int64, error) {
 	switch unit {
 	case arrow.Second:
@@ -229,17 +230,9 @@ func toMicros(v int64, unit arrow.TimeUnit) (int64, error) {
 		}
 		return v * 1e3, nil
 	case arrow.Nanosecond:
-		return floorDiv(v, 1000), nil
+		return v / 1000, nil
 	}
 	return v, nil
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
 }
 
 // microsTime converts microseconds since the epoch to a UTC time in years 0001-9999.

@@ -614,7 +614,7 @@ func (w *Writer) writePartition(ctx context.Context, p *partition, rec arrow.Rec
 				return err
 			}
 		}
-		chunk := min(n-off, w.rowsUntilFull(f))
+		chunk := min(n-off, w.rowsUntilFull(f, rec))
 		sub := rec
 		if chunk != n {
 			sub = rec.NewSlice(off, off+chunk)
@@ -666,12 +666,16 @@ func (w *Writer) size(f *dataFile) int64 {
 	return f.cw.n + pending
 }
 
-// rowsUntilFull estimates how many more rows f takes before the target size
-// (at least one), from the bytes per row of f or of the files finished.
-func (w *Writer) rowsUntilFull(f *dataFile) int64 {
+// rowsUntilFull estimates how many rows of rec f takes before the target
+// size (at least one), from the bytes per row of f, else of the files
+// finished, else of rec in memory (an overestimate: files are compressed).
+func (w *Writer) rowsUntilFull(f *dataFile, rec arrow.RecordBatch) int64 {
 	size, rows := w.size(f), f.rows
 	if size <= 0 || rows == 0 {
 		size, rows = w.doneBytes, w.doneRows
+	}
+	if size <= 0 || rows == 0 {
+		size, rows = recordSize(rec), rec.NumRows()
 	}
 	if size <= 0 || rows == 0 {
 		return 1 << 62

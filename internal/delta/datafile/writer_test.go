@@ -174,7 +174,7 @@ func TestTimestampUnits(t *testing.T) {
 		t.Errorf("stats\n%s\nwant\n%s", files[0].Stats, want)
 	}
 	_, got, _ := readParquet(t, b, files[0].Key)
-	us := []int64{1_000_000, -1_000_000, 1_500_000, -1_500_000, 1_234_567, -1_234_568}
+	us := []int64{1_000_000, -1_000_000, 1_500_000, -1_500_000, 1_234_567, -1_234_567} // ns truncated toward zero
 	for i, c := range got[0].Columns() {
 		ts := c.(*array.Timestamp)
 		if ts.DataType().(*arrow.TimestampType).Unit != arrow.Microsecond {
@@ -761,7 +761,7 @@ func TestStringStatsTruncation(t *testing.T) {
 		{x32 + maxRune + "a", x32 + maxRune + "\x7f", true},
 		{x32 + maxRune + maxRune, x32 + maxRune + maxRune, true}, // the whole string fits the expansion
 		{x32 + strings.Repeat(maxRune, 40), "", false},
-		{x32 + strings.Repeat(maxRune, 32) + "a", "", false},
+		{x32 + strings.Repeat(maxRune, 32) + "a", x32 + strings.Repeat(maxRune, 32) + "\x7f", true}, // code points (Spark: UTF-16 units)
 		{x32 + strings.Repeat(maxRune, 31) + "a", x32 + strings.Repeat(maxRune, 31) + "\x7f", true},
 	} {
 		got, ok := truncateMax(c.in)
