@@ -59,7 +59,19 @@ func OpenFile(path, format string, types *arrow.Schema) (Source, error) {
 		}
 		r := csv.NewInferringReader(f, csv.WithHeader(true), csv.WithChunk(batchRows), csv.WithColumnTypes(known),
 			csv.WithNullReader(true, ""), csv.WithLazyQuotes(false))
-		return &csvSource{r: r, f: f, path: path}, nil
+		c := &csvSource{r: r, f: f, path: path}
+		// the inferring reader knows the columns once it has read the header and a first batch
+		first, err := c.read()
+		if err != nil && !errors.Is(err, io.EOF) {
+			c.Close()
+			return nil, err
+		}
+		c.first = first
+		if c.r.Schema() == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: no header row", path)
+		}
+		return c, nil
 	case "ndjson":
 		r := array.NewJSONReader(f, types, array.WithChunk(batchRows))
 		return &jsonSource{r: r, f: f, schema: types, path: path}, nil
@@ -86,15 +98,25 @@ func OpenFile(path, format string, types *arrow.Schema) (Source, error) {
 }
 
 type csvSource struct {
-	r    *csv.Reader
-	f    *os.File
-	path string
-	rows int64
+	r     *csv.Reader
+	f     *os.File
+	path  string
+	rows  int64
+	first arrow.RecordBatch
 }
 
 func (c *csvSource) Schema() *arrow.Schema { return c.r.Schema() }
 
 func (c *csvSource) Next(context.Context) (arrow.RecordBatch, error) {
+	if c.first != nil {
+		rec := c.first
+		c.first = nil
+		return rec, nil
+	}
+	return c.read()
+}
+
+func (c *csvSource) read() (arrow.RecordBatch, error) {
 	if !c.r.Next() {
 		if err := c.r.Err(); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: near row %d: %w", c.path, c.rows+1, err)
@@ -107,7 +129,13 @@ func (c *csvSource) Next(context.Context) (arrow.RecordBatch, error) {
 	return rec, nil
 }
 
-func (c *csvSource) Close() error { c.r.Release(); return c.f.Close() }
+func (c *csvSource) Close() error {
+	if c.first != nil {
+		c.first.Release()
+	}
+	c.r.Release()
+	return c.f.Close()
+}
 
 type jsonSource struct {
 	r      *array.JSONReader

@@ -23,7 +23,7 @@ func DecodeNDJSON(body []byte) ([]EventInput, error) {
 		if err != nil {
 			return nil, &LineError{Line: line, Err: err}
 		}
-		events = append(events, EventInput{EventTS: ts, Data: text})
+		events = append(events, EventInput{EventTS: ts, Data: text, checked: true})
 	}
 	if len(events) == 0 {
 		return nil, Invalidf("no events in body")
@@ -38,5 +38,5 @@ func DecodeObject(body []byte) (EventInput, error) {
 	if err != nil {
 		return EventInput{}, err
 	}
-	return EventInput{EventTS: ts, Data: text}, nil
+	return EventInput{EventTS: ts, Data: text, checked: true}, nil
 }

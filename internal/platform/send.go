@@ -42,7 +42,7 @@ func (s Send) Event() (EventInput, error) {
 		return EventInput{}, err
 	}
 	ts, err := validateSchema(StreamSends, data)
-	return EventInput{EventTS: ts, Data: data}, err
+	return EventInput{EventTS: ts, Data: data, checked: err == nil}, err
 }
 
 // Event returns v as an event of StreamCopyVariants.
@@ -52,7 +52,7 @@ func (v CopyVariant) Event() (EventInput, error) {
 		return EventInput{}, err
 	}
 	ts, err := validateSchema(StreamCopyVariants, data)
-	return EventInput{EventTS: ts, Data: data}, err
+	return EventInput{EventTS: ts, Data: data, checked: err == nil}, err
 }
 
 // HasSchema reports whether stream has a fixed schema.

@@ -27,6 +27,8 @@ type Store interface {
 	// Events are never inserted behind a cursor a reader has seen, so
 	// paging with the last event's cursor reads every event exactly once.
 	ReadStream(ctx context.Context, stream string, after Cursor, limit int) ([]Event, error)
+	// LastEvents returns the newest n events of stream, oldest first.
+	LastEvents(ctx context.Context, stream string, n int) ([]Event, error)
 
 	// DefineField adds an attribute or identifier field to the registry.
 	// Defining an existing field again with the same definition is a no-op;

@@ -22,10 +22,18 @@ type Event struct {
 func (e Event) Cursor() Cursor { return Cursor{Time: e.ReceiveTS, ID: e.ID} }
 
 // EventInput is an event to append. A zero EventTS means "when received".
+// Events made by DecodeNDJSON, DecodeObject, Send.Event and
+// CopyVariant.Event are already validated (Checked) and are not parsed
+// again by the store; their Data must not be modified.
 type EventInput struct {
 	EventTS time.Time
 	Data    json.RawMessage
+	checked bool
 }
+
+// Checked reports whether e was validated by one of this package's
+// decoders, so a store need not parse its Data again.
+func (e EventInput) Checked() bool { return e.checked }
 
 // Append adds events to one stream.
 type Append struct {

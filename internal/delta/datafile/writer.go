@@ -97,8 +97,8 @@ type Writer struct {
 	tick    uint64
 	// bytes per row seen in finished files, to split batches near the target size
 	doneBytes, doneRows int64
-	// Arrow bytes of the row groups written, and the Parquet bytes they took
-	ratioBytes, ratioOut int64
+	// Arrow bytes of the row groups completed, and the Parquet bytes they took
+	doneArrow, doneParquet int64
 
 	// The worker goroutine encodes the batches Write queues on jobs; it owns
 	// the open files (and everything above) until it exits and closes done.
@@ -142,6 +142,10 @@ type dataFile struct {
 	pending      []arrow.RecordBatch
 	pendingRows  int64
 	pendingBytes int64 // recordSize of pending
+	// The row group last written: where it starts in the file, and its
+	// Arrow size (0 when it is complete: nothing in progress).
+	rgStart int64
+	rgBytes int64
 }
 
 type countingWriter struct {
@@ -641,29 +645,22 @@ func (w *Writer) settle(f *dataFile) error {
 			return err
 		}
 	}
-	if w.size(f) < w.target {
-		return nil
+	if w.size(f) >= w.target {
+		return w.finish(f)
 	}
-	if f.pendingRows > 0 && w.ratioBytes == 0 {
-		// The size of the pending rows was a guess: write them to know.
-		if err := w.flush(f); err != nil {
-			return err
-		}
-		if w.size(f) < w.target {
-			return nil
-		}
-	}
-	return w.finish(f)
+	return nil
 }
 
-// size estimates f's final size so far: the bytes written plus the pending
-// rows at the compression ratio seen so far.
+// size estimates f's final size so far. Bytes are exact up to the start of
+// the row group last written (pqarrow keeps a row group's last page until
+// the next one starts); that row group and the pending rows are counted at
+// the compression ratio seen so far (1 before any row group is complete).
 func (w *Writer) size(f *dataFile) int64 {
-	pending := f.pendingBytes
-	if w.ratioBytes > 0 {
-		pending = int64(float64(pending) * float64(w.ratioOut) / float64(w.ratioBytes))
+	rest := f.rgBytes + f.pendingBytes
+	if w.doneArrow > 0 {
+		rest = int64(float64(rest) * float64(w.doneParquet) / float64(w.doneArrow))
 	}
-	return f.cw.n + pending
+	return f.rgStart + rest
 }
 
 // rowsUntilFull estimates how many rows of rec f takes before the target
@@ -705,28 +702,65 @@ func (w *Writer) limitBuffered() error {
 	}
 }
 
-// flush writes f's pending batches as one row group (more if they exceed
+// flush writes f's pending batches as a row group (more if they exceed
 // the row limit), column by column, straight to the file's upload.
 func (w *Writer) flush(f *dataFile) error {
 	if f.pendingRows == 0 {
 		return nil
 	}
-	before := f.cw.n
-	tbl := array.NewTableFromRecords(w.dataSchema, f.pending)
-	err := f.fw.WriteTable(tbl, w.rowGroupRows)
-	tbl.Release()
+	cols := make([]*arrow.Chunked, len(w.dataSchema.Fields()))
+	arrs := make([]arrow.Array, len(f.pending))
+	for i, fld := range w.dataSchema.Fields() {
+		for j, r := range f.pending {
+			arrs[j] = r.Column(i)
+		}
+		cols[i] = arrow.NewChunked(fld.Type, arrs)
+	}
+	var err error
+	for off := int64(0); off < f.pendingRows && err == nil; off += w.rowGroupRows {
+		n := min(w.rowGroupRows, f.pendingRows-off)
+		if err = w.startRowGroup(f); err != nil {
+			break
+		}
+		f.rgBytes = f.pendingBytes * n / f.pendingRows
+		for _, c := range cols {
+			if err = f.fw.WriteColumnChunked(c, off, n); err != nil {
+				break
+			}
+		}
+	}
+	for _, c := range cols {
+		c.Release()
+	}
 	for _, r := range f.pending {
 		r.Release()
 	}
 	clear(f.pending)
 	f.pending = f.pending[:0]
+	f.pendingRows, f.pendingBytes = 0, 0
 	if err != nil {
 		return fmt.Errorf("datafile: writing %s: %w", f.key, err)
 	}
-	w.ratioBytes += f.pendingBytes
-	w.ratioOut += f.cw.n - before
-	f.pendingRows, f.pendingBytes = 0, 0
 	return nil
+}
+
+// startRowGroup starts a row group in f, which completes the previous one:
+// its size is then known exactly and counted in the compression ratio.
+func (w *Writer) startRowGroup(f *dataFile) error {
+	if err := f.fw.NewRowGroupChecked(); err != nil {
+		return err
+	}
+	w.rowGroupDone(f)
+	return nil
+}
+
+// rowGroupDone accounts for f's row group in progress having been written out.
+func (w *Writer) rowGroupDone(f *dataFile) {
+	if f.rgBytes > 0 {
+		w.doneArrow += f.rgBytes
+		w.doneParquet += f.cw.n - f.rgStart
+	}
+	f.rgStart, f.rgBytes = f.cw.n, 0
 }
 
 func newUUID() string {
@@ -787,6 +821,7 @@ func (w *Writer) openFile(ctx context.Context, p *partition) (*dataFile, error) 
 		bw.Close()
 		return nil, fmt.Errorf("datafile: %s: %w", key, err)
 	}
+	f.rgStart = f.cw.n // the magic number
 	if !w.opts.NoStats {
 		n := w.opts.StatsColumns
 		if n == 0 {
@@ -820,6 +855,9 @@ func (w *Writer) finish(f *dataFile) error {
 	err := w.flush(f)
 	if err == nil {
 		err = f.fw.Close()
+	}
+	if err == nil {
+		w.rowGroupDone(f) // the footer is counted with the last row group
 	}
 	if err != nil {
 		f.cancel() // abandon the upload

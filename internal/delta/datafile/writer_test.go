@@ -3,6 +3,7 @@ package datafile
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,8 +83,8 @@ func checkParquetSchema(t *testing.T, s *schema.Schema) {
 		"i8":               {parquet.Types.Int32, "Int(bitWidth=8, isSigned=true)"},
 		"i16":              {parquet.Types.Int32, "Int(bitWidth=16, isSigned=true)"},
 		"d":                {parquet.Types.Int32, "Date"},
-		"ts":               {parquet.Types.Int64, "Timestamp(isAdjustedToUTC=true, timeUnit=microseconds, is_from_converted_type=false, force_set_converted_type=true)"},
-		"ntz":              {parquet.Types.Int64, "Timestamp(isAdjustedToUTC=false, timeUnit=microseconds, is_from_converted_type=false, force_set_converted_type=true)"},
+		"ts":               {parquet.Types.Int64, "Timestamp(isAdjustedToUTC=true, timeUnit=microseconds, is_from_converted_type=false, force_set_converted_type=false)"},
+		"ntz":              {parquet.Types.Int64, "Timestamp(isAdjustedToUTC=false, timeUnit=microseconds, is_from_converted_type=false, force_set_converted_type=false)"},
 		"dec1":             {parquet.Types.Int32, "Decimal(precision=9, scale=2)"},
 		"dec2":             {parquet.Types.Int64, "Decimal(precision=18, scale=4)"},
 		"dec3":             {parquet.Types.FixedLenByteArray, "Decimal(precision=38, scale=10)"},
@@ -217,8 +218,10 @@ func TestDuckDBReadsSame(t *testing.T) {
 	sql := fmt.Sprintf(`SELECT id, i16, i32, i64, f32::VARCHAR, f64::VARCHAR, b, s, hex(bin), d::VARCHAR,
 		epoch_us(ts), epoch_us(ntz), dec1::VARCHAR, dec2::VARCHAR, dec3::VARCHAR, st.a, st.b, lst::VARCHAR, m::VARCHAR
 		FROM read_parquet('%s/**/*.parquet', hive_partitioning=false) ORDER BY id`, dir)
-	got := duckdbRows(t, duck, sql)
-	var want []string
+	var got, want []string
+	for _, r := range duckdbRows(t, duck, sql) {
+		got = append(got, strings.Join(r, " | "))
+	}
 	for _, x := range rows {
 		want = append(want, duckRow(x))
 	}
@@ -226,8 +229,12 @@ func TestDuckDBReadsSame(t *testing.T) {
 		t.Fatalf("DuckDB rows differ from the rows written:\n%s", d)
 	}
 	// DuckDB's view of the partition directories matches the partition values.
-	sql = fmt.Sprintf(`SELECT DISTINCT i8 FROM read_parquet('%s/**/*.parquet', hive_partitioning=true) ORDER BY 1 NULLS FIRST`, dir)
-	if g := strings.Join(duckdbRows(t, duck, sql), ","); g != ",-1,-2,-3,0,1,2,3" && g != ",-3,-2,-1,0,1,2,3" {
+	sql = fmt.Sprintf(`SELECT DISTINCT i8::VARCHAR FROM read_parquet('%s/**/*.parquet', hive_partitioning=true) ORDER BY 1 NULLS FIRST`, dir)
+	var parts []string
+	for _, r := range duckdbRows(t, duck, sql) {
+		parts = append(parts, r[0])
+	}
+	if g := strings.Join(parts, ","); g != ",-1,-2,-3,0,1,2,3" {
 		t.Errorf("DuckDB hive partitions: %s", g)
 	}
 }
@@ -244,8 +251,8 @@ func duckdbTool(t *testing.T) string {
 	return p
 }
 
-// duckdbRows runs sql and returns the CSV lines after the header.
-func duckdbRows(t *testing.T, tool, sql string) []string {
+// duckdbRows runs sql and returns the CSV records after the header.
+func duckdbRows(t *testing.T, tool, sql string) [][]string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(tool, "--threads", "2", sql)
@@ -253,16 +260,13 @@ func duckdbRows(t *testing.T, tool, sql string) []string {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("duckdb: %v\n%s", err, stderr.String())
 	}
-	lines := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
-	return lines[1:]
-}
-
-// csvField renders a value as the DuckDB tool's CSV does.
-func csvField(s string) string {
-	if strings.ContainsAny(s, "\",\n") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	r := csv.NewReader(&stdout)
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("duckdb output: %v", err)
 	}
-	return s
+	return recs[1:]
 }
 
 func duckRow(x row) string {
@@ -307,7 +311,7 @@ func duckRow(x row) string {
 	if x.s == nil {
 		add("")
 	} else {
-		add(csvField(*x.s))
+		add((*x.s))
 	}
 	if x.bin == nil {
 		add("")
@@ -346,7 +350,7 @@ func duckRow(x row) string {
 		if x.st.b == nil {
 			add("")
 		} else {
-			add(csvField(*x.st.b))
+			add((*x.st.b))
 		}
 	}
 	if x.lst == nil {
@@ -360,7 +364,7 @@ func duckRow(x row) string {
 				parts = append(parts, strconv.Itoa(int(*v)))
 			}
 		}
-		add(csvField("[" + strings.Join(parts, ", ") + "]"))
+		add(("[" + strings.Join(parts, ", ") + "]"))
 	}
 	if x.m == nil {
 		add("")
@@ -373,9 +377,9 @@ func duckRow(x row) string {
 			}
 			parts = append(parts, kv[0].(string)+"="+v)
 		}
-		add(csvField("{" + strings.Join(parts, ", ") + "}"))
+		add(("{" + strings.Join(parts, ", ") + "}"))
 	}
-	return strings.Join(f, ",")
+	return strings.Join(f, " | ")
 }
 
 // duckFloat renders a float as DuckDB's VARCHAR cast does (shortest digits).
@@ -819,7 +823,9 @@ func TestTargetFileSize(t *testing.T) {
 	var rows int64
 	for i, f := range files {
 		rows += f.NumRecords
-		if i < len(files)-1 && (f.Size < target*3/4 || f.Size > target*3/2) {
+		// The first file is rolled before any compression ratio is known,
+		// by in-memory size: smaller.
+		if f.Size > target*5/4 || (i > 0 && i < len(files)-1 && f.Size < target*3/4) {
 			t.Errorf("file %d: %d bytes, target %d", i, f.Size, target)
 		}
 		if want := fmt.Sprintf("part-%05d-", i); !strings.HasPrefix(f.Key, want) {

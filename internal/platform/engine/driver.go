@@ -22,6 +22,7 @@ type Reader interface {
 	Checkpoint(ctx context.Context, key string) (string, error)
 	Streams(ctx context.Context) ([]platform.StreamInfo, error)
 	ReadStream(ctx context.Context, stream string, after platform.Cursor, limit int) ([]platform.Event, error)
+	LastEvents(ctx context.Context, stream string, n int) ([]platform.Event, error)
 	Fields(ctx context.Context) ([]platform.Field, error)
 	ProfileByIdentifier(ctx context.Context, id platform.Identifier) (*platform.Profile, error)
 	Profiles(ctx context.Context, afterID int64, limit int) ([]platform.Profile, error)

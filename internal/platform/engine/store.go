@@ -69,6 +69,13 @@ func (s *Store) ReadStream(ctx context.Context, stream string, after platform.Cu
 	return s.d.ReadStream(ctx, stream, after, page(limit))
 }
 
+func (s *Store) LastEvents(ctx context.Context, stream string, n int) ([]platform.Event, error) {
+	if err := platform.ValidateStreamName(stream); err != nil {
+		return nil, err
+	}
+	return s.d.LastEvents(ctx, stream, page(n))
+}
+
 func (s *Store) Fields(ctx context.Context) ([]platform.Field, error) {
 	return s.d.Fields(ctx)
 }

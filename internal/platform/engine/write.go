@@ -98,7 +98,11 @@ func validateAppends(appends []platform.Append) ([]platform.Append, error) {
 		schema := platform.HasSchema(a.Stream)
 		copied := false
 		for i, e := range a.Events {
-			ts, err := platform.ValidateEvent(e.Data)
+			var ts time.Time
+			var err error
+			if !e.Checked() {
+				ts, err = platform.ValidateEvent(e.Data)
+			}
 			if err == nil && schema {
 				ts, err = platform.ValidateSchemaEvent(a.Stream, e.Data)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,17 +37,37 @@ func (d *driver) Streams(ctx context.Context) ([]platform.StreamInfo, error) {
 }
 
 func (d *driver) ReadStream(ctx context.Context, stream string, after platform.Cursor, limit int) ([]platform.Event, error) {
-	var streamID int64
-	err := d.pool.QueryRow(ctx, `SELECT id FROM streams WHERE name = $1`, stream).Scan(&streamID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &platform.NotFoundError{What: "stream", Key: stream}
-	}
+	id, err := d.streamID(ctx, stream)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := d.pool.Query(ctx, `SELECT id, event_ts, receive_ts, data::text FROM events
+	return d.events(ctx, stream, `SELECT id, event_ts, receive_ts, data::text FROM events
 		WHERE stream_id = $1 AND (receive_ts, id) > ($2, $3) ORDER BY receive_ts, id LIMIT $4`,
-		streamID, after.Time, after.ID, limit)
+		id, after.Time, after.ID, limit)
+}
+
+func (d *driver) LastEvents(ctx context.Context, stream string, n int) ([]platform.Event, error) {
+	id, err := d.streamID(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := d.events(ctx, stream, `SELECT id, event_ts, receive_ts, data::text FROM events
+		WHERE stream_id = $1 ORDER BY receive_ts DESC, id DESC LIMIT $2`, id, n)
+	slices.Reverse(evs)
+	return evs, err
+}
+
+func (d *driver) streamID(ctx context.Context, stream string) (int64, error) {
+	var id int64
+	err := d.pool.QueryRow(ctx, `SELECT id FROM streams WHERE name = $1`, stream).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, &platform.NotFoundError{What: "stream", Key: stream}
+	}
+	return id, err
+}
+
+func (d *driver) events(ctx context.Context, stream, query string, args ...any) ([]platform.Event, error) {
+	rows, err := d.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

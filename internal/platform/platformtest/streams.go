@@ -98,6 +98,14 @@ func testPaging(t *testing.T, open Open) {
 			}
 		}
 	}
+	// The newest events, oldest first.
+	last, err := s.LastEvents(ctx, "clicks", 5)
+	if err != nil || len(last) != 5 || last[0].ID != int64(total-4) || last[4].ID != int64(total) {
+		t.Fatalf("LastEvents(5) = %d events from id %d, %v; want ids %d..%d", len(last), firstID(last), err, total-4, total)
+	}
+	if _, err := s.LastEvents(ctx, "nope", 5); !errorsIs(err, platform.ErrNotFound) {
+		t.Fatalf("LastEvents of a missing stream: %v", err)
+	}
 	// A page never holds more than asked.
 	page, err := s.ReadStream(ctx, "clicks", platform.Cursor{}, 4)
 	if err != nil || len(page) != 4 {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/lakeport/lakeport/internal/platform"
@@ -39,17 +40,37 @@ func (d *driver) Streams(ctx context.Context) ([]platform.StreamInfo, error) {
 }
 
 func (d *driver) ReadStream(ctx context.Context, stream string, after platform.Cursor, limit int) ([]platform.Event, error) {
-	var streamID int64
-	err := d.r.QueryRowContext(ctx, `SELECT id FROM streams WHERE name = ?`, stream).Scan(&streamID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &platform.NotFoundError{What: "stream", Key: stream}
-	}
+	id, err := d.streamID(ctx, stream)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := d.r.QueryContext(ctx, `SELECT id, event_ts, receive_ts, data FROM events
+	return d.events(ctx, stream, `SELECT id, event_ts, receive_ts, data FROM events
 		WHERE stream_id = ? AND (receive_ts, id) > (?, ?) ORDER BY receive_ts, id LIMIT ?`,
-		streamID, cursorMicros(after), after.ID, limit)
+		id, cursorMicros(after), after.ID, limit)
+}
+
+func (d *driver) LastEvents(ctx context.Context, stream string, n int) ([]platform.Event, error) {
+	id, err := d.streamID(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := d.events(ctx, stream, `SELECT id, event_ts, receive_ts, data FROM events
+		WHERE stream_id = ? ORDER BY receive_ts DESC, id DESC LIMIT ?`, id, n)
+	slices.Reverse(evs)
+	return evs, err
+}
+
+func (d *driver) streamID(ctx context.Context, stream string) (int64, error) {
+	var id int64
+	err := d.r.QueryRowContext(ctx, `SELECT id FROM streams WHERE name = ?`, stream).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, &platform.NotFoundError{What: "stream", Key: stream}
+	}
+	return id, err
+}
+
+func (d *driver) events(ctx context.Context, stream, query string, args ...any) ([]platform.Event, error) {
+	rows, err := d.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/lakeport/lakeport/internal/platform"
 )
@@ -69,7 +70,7 @@ func (t *wtx) Append(ctx context.Context, stream string, events []platform.Event
 			if !e.EventTS.IsZero() {
 				ts = micros(e.EventTS)
 			}
-			args[3+2*j], args[4+2*j] = ts, string(e.Data)
+			args[3+2*j], args[4+2*j] = ts, bindText(e.Data)
 		}
 		if _, err := t.tx.StmtContext(ctx, t.d.ins[n]).ExecContext(ctx, args[:3+2*n]...); err != nil {
 			return platform.AppendResult{}, err
@@ -77,6 +78,15 @@ func (t *wtx) Append(ctx context.Context, stream string, events []platform.Event
 		i += n
 	}
 	return platform.AppendResult{Stream: stream, FirstID: first, Count: len(events), ReceiveTS: fromMicros(lastTS)}, nil
+}
+
+// bindText passes b as a TEXT parameter without copying it (the driver
+// copies parameters into SQLite before Exec returns).
+func bindText(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 func (t *wtx) SetCheckpoint(ctx context.Context, key, prev, next string) (bool, string, error) {
