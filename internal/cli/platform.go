@@ -45,7 +45,7 @@ func newPlatformCmd() *cobra.Command {
 	return cmd
 }
 
-type opener func(cmd *cobra.Command) (platform.Store, error)
+type platformOpener func(cmd *cobra.Command) (platform.Store, error)
 
 // openPlatform opens the store at a sqlite:// or postgres:// location.
 func openPlatform(ctx context.Context, loc string) (platform.Store, error) {
@@ -59,7 +59,7 @@ func openPlatform(ctx context.Context, loc string) (platform.Store, error) {
 }
 
 // withStore opens the store, runs fn and closes the store.
-func withStore(open opener, fn func(cmd *cobra.Command, s platform.Store, args []string) error) func(*cobra.Command, []string) error {
+func withPlatform(open platformOpener, fn func(cmd *cobra.Command, s platform.Store, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		s, err := open(cmd)
 		if err != nil {
@@ -70,7 +70,7 @@ func withStore(open opener, fn func(cmd *cobra.Command, s platform.Store, args [
 	}
 }
 
-func table(w io.Writer, header string, rows [][]string) {
+func platformTable(w io.Writer, header string, rows [][]string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, header)
 	for _, r := range rows {
@@ -79,28 +79,28 @@ func table(w io.Writer, header string, rows [][]string) {
 	tw.Flush()
 }
 
-func fmtTime(t time.Time) string {
+func platformTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
 	return t.UTC().Format("2006-01-02T15:04:05.000000Z")
 }
 
-func newPlatformStreamsCmd(open opener) *cobra.Command {
+func newPlatformStreamsCmd(open platformOpener) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "streams",
 		Short: "List streams with their event counts",
 		Args:  cobra.NoArgs,
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
 			streams, err := s.Streams(cmd.Context())
 			if err != nil {
 				return err
 			}
 			var rows [][]string
 			for _, st := range streams {
-				rows = append(rows, []string{st.Name, fmt.Sprint(st.Events), fmtTime(st.LastTS)})
+				rows = append(rows, []string{st.Name, fmt.Sprint(st.Events), platformTime(st.LastTS)})
 			}
-			table(cmd.OutOrStdout(), "STREAM\tEVENTS\tLAST RECEIVED", rows)
+			platformTable(cmd.OutOrStdout(), "STREAM\tEVENTS\tLAST RECEIVED", rows)
 			return nil
 		}),
 	}
@@ -108,7 +108,7 @@ func newPlatformStreamsCmd(open opener) *cobra.Command {
 	return cmd
 }
 
-func newPlatformTailCmd(open opener) *cobra.Command {
+func newPlatformTailCmd(open platformOpener) *cobra.Command {
 	var n int
 	var follow bool
 	var interval time.Duration
@@ -116,7 +116,7 @@ func newPlatformTailCmd(open opener) *cobra.Command {
 		Use:   "tail STREAM",
 		Short: "Print a stream's newest events (ID, receive time, event time, data); --follow keeps printing new ones",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
 			ctx, w := cmd.Context(), cmd.OutOrStdout()
 			evs, err := s.LastEvents(ctx, args[0], n)
 			if err != nil {
@@ -125,7 +125,7 @@ func newPlatformTailCmd(open opener) *cobra.Command {
 			var cur platform.Cursor
 			for {
 				for _, e := range evs {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", e.ID, fmtTime(e.ReceiveTS), fmtTime(e.EventTS), e.Data)
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", e.ID, platformTime(e.ReceiveTS), platformTime(e.EventTS), e.Data)
 					cur = e.Cursor()
 				}
 				if !follow {
@@ -150,14 +150,14 @@ func newPlatformTailCmd(open opener) *cobra.Command {
 	return cmd
 }
 
-func newPlatformProfilesCmd(open opener) *cobra.Command {
+func newPlatformProfilesCmd(open platformOpener) *cobra.Command {
 	var limit int
 	var after int64
 	cmd := &cobra.Command{
 		Use:   "profiles",
 		Short: "List profiles by ID",
 		Args:  cobra.NoArgs,
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
 			ps, err := s.Profiles(cmd.Context(), after, limit)
 			if err != nil {
 				return err
@@ -168,9 +168,9 @@ func newPlatformProfilesCmd(open opener) *cobra.Command {
 				for _, id := range p.Identifiers {
 					ids = append(ids, id.String())
 				}
-				rows = append(rows, []string{fmt.Sprint(p.ID), strings.Join(ids, " "), fmt.Sprint(len(p.Attributes)), fmtTime(p.UpdatedAt)})
+				rows = append(rows, []string{fmt.Sprint(p.ID), strings.Join(ids, " "), fmt.Sprint(len(p.Attributes)), platformTime(p.UpdatedAt)})
 			}
-			table(cmd.OutOrStdout(), "ID\tIDENTIFIERS\tATTRIBUTES\tUPDATED", rows)
+			platformTable(cmd.OutOrStdout(), "ID\tIDENTIFIERS\tATTRIBUTES\tUPDATED", rows)
 			return nil
 		}),
 	}
@@ -180,7 +180,7 @@ func newPlatformProfilesCmd(open opener) *cobra.Command {
 		Use:   "show FIELD:VALUE",
 		Short: "Show the profile holding an identifier, e.g. email:ada@example.com or phone:+31612345678",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
 			id, err := platform.ParseIdentifier(args[0])
 			if err != nil {
 				return err
@@ -189,34 +189,133 @@ func newPlatformProfilesCmd(open opener) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd.OutOrStdout(), profileJSON(p))
+			return platformJSON(cmd.OutOrStdout(), platformProfileJSON(p))
 		}),
 	}
-	cmd.AddCommand(show)
+	upsert := &cobra.Command{
+		Use:   "upsert FILE",
+		Short: `Upsert the profiles of an NDJSON FILE ('-' for stdin), all or nothing; one per line: {"identifiers":{"email":"ada@example.com"},"attributes":{"age":36}}`,
+		Args:  cobra.ExactArgs(1),
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
+			body, err := platformReadFile(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			in, err := platformDecodeProfiles(body)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			res, err := s.Write(cmd.Context(), platform.Batch{Upserts: in})
+			if err != nil {
+				return err
+			}
+			created, changed, merged := 0, 0, 0
+			for _, u := range res.Upserted {
+				if u.Created {
+					created++
+				} else if u.Changed {
+					changed++
+				}
+				merged += len(u.Merged)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d profiles: %d created, %d changed, %d merged away; audiences: %d entered, %d exited\n",
+				len(in), created, changed, merged, res.Audiences.Entered, res.Audiences.Exited)
+			return nil
+		}),
+	}
+	del := &cobra.Command{
+		Use:   "delete FIELD:VALUE",
+		Short: "Delete the profile holding an identifier",
+		Args:  cobra.ExactArgs(1),
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
+			id, err := platform.ParseIdentifier(args[0])
+			if err != nil {
+				return err
+			}
+			res, err := s.Write(cmd.Context(), platform.Batch{Deletes: []platform.Identifier{id}})
+			if err != nil {
+				return err
+			}
+			if res.Deleted == 0 {
+				return &platform.NotFoundError{What: "profile", Key: args[0]}
+			}
+			return nil
+		}),
+	}
+	cmd.AddCommand(show, upsert, del)
 	return cmd
 }
 
-func profileJSON(p platform.Profile) map[string]any {
+// platformDecodeProfiles reads NDJSON profile inputs; identifier values are
+// a string or an array of strings.
+func platformDecodeProfiles(body []byte) ([]platform.ProfileInput, error) {
+	var out []platform.ProfileInput
+	for i, line := range strings.Split(string(body), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var v struct {
+			Identifiers map[string]json.RawMessage `json:"identifiers"`
+			Attributes  map[string]any             `json:"attributes"`
+		}
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.UseNumber()
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&v); err != nil {
+			return nil, &platform.LineError{Line: i + 1, Err: platform.Invalidf("%v", err)}
+		}
+		in := platform.ProfileInput{Attributes: v.Attributes}
+		for field, raw := range v.Identifiers {
+			var values []string
+			if json.Unmarshal(raw, &values) != nil {
+				var one string
+				if err := json.Unmarshal(raw, &one); err != nil {
+					return nil, &platform.LineError{Line: i + 1, Err: &platform.FieldError{Field: field, Reason: "want a string or an array of strings"}}
+				}
+				values = []string{one}
+			}
+			for _, val := range values {
+				in.Identifiers = append(in.Identifiers, platform.Identifier{Field: field, Value: val})
+			}
+		}
+		platform.SortIdentifiers(in.Identifiers)
+		out = append(out, in)
+	}
+	if len(out) == 0 {
+		return nil, platform.Invalidf("no profiles in input")
+	}
+	return out, nil
+}
+
+// platformReadFile reads a file, or stdin for "-".
+func platformReadFile(cmd *cobra.Command, name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(cmd.InOrStdin())
+	}
+	return os.ReadFile(name)
+}
+
+func platformProfileJSON(p platform.Profile) map[string]any {
 	ids := map[string][]string{}
 	for _, id := range p.Identifiers {
 		ids[id.Field] = append(ids[id.Field], id.Value)
 	}
 	return map[string]any{"id": p.ID, "identifiers": ids, "attributes": p.Attributes,
-		"created_at": fmtTime(p.CreatedAt), "updated_at": fmtTime(p.UpdatedAt)}
+		"created_at": platformTime(p.CreatedAt), "updated_at": platformTime(p.UpdatedAt)}
 }
 
-func printJSON(w io.Writer, v any) error {
+func platformJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
-func newPlatformFieldsCmd(open opener) *cobra.Command {
+func newPlatformFieldsCmd(open platformOpener) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fields",
 		Short: "List the field registry",
 		Args:  cobra.NoArgs,
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
 			fs, err := s.Fields(cmd.Context())
 			if err != nil {
 				return err
@@ -225,7 +324,7 @@ func newPlatformFieldsCmd(open opener) *cobra.Command {
 			for _, f := range fs {
 				rows = append(rows, []string{f.Name, string(f.Type), fmt.Sprint(f.Identifier)})
 			}
-			table(cmd.OutOrStdout(), "FIELD\tTYPE\tIDENTIFIER", rows)
+			platformTable(cmd.OutOrStdout(), "FIELD\tTYPE\tIDENTIFIER", rows)
 			return nil
 		}),
 	}
@@ -234,7 +333,7 @@ func newPlatformFieldsCmd(open opener) *cobra.Command {
 		Use:   "define NAME TYPE",
 		Short: "Add a field: TYPE is string, number, boolean, datetime or string_array",
 		Args:  cobra.ExactArgs(2),
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
 			return s.DefineField(cmd.Context(), platform.Field{Name: args[0], Type: platform.FieldType(args[1]), Identifier: identifier})
 		}),
 	}
@@ -243,21 +342,21 @@ func newPlatformFieldsCmd(open opener) *cobra.Command {
 	return cmd
 }
 
-func newPlatformAudiencesCmd(open opener) *cobra.Command {
+func newPlatformAudiencesCmd(open platformOpener) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audiences",
 		Short: "List audiences; put, delete and refresh them, list members and changes",
 		Args:  cobra.NoArgs,
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
 			as, err := s.Audiences(cmd.Context())
 			if err != nil {
 				return err
 			}
 			var rows [][]string
 			for _, a := range as {
-				rows = append(rows, []string{a.Slug, fmt.Sprint(a.Members), fmt.Sprint(a.Version), fmtTime(a.UpdatedAt), a.Definition})
+				rows = append(rows, []string{a.Slug, fmt.Sprint(a.Members), fmt.Sprint(a.Version), platformTime(a.UpdatedAt), a.Definition})
 			}
-			table(cmd.OutOrStdout(), "AUDIENCE\tMEMBERS\tVERSION\tUPDATED\tDEFINITION", rows)
+			platformTable(cmd.OutOrStdout(), "AUDIENCE\tMEMBERS\tVERSION\tUPDATED\tDEFINITION", rows)
 			return nil
 		}),
 	}
@@ -265,7 +364,7 @@ func newPlatformAudiencesCmd(open opener) *cobra.Command {
 		Use:   "put SLUG DEFINITION",
 		Short: `Create an audience or change its definition (CEL over profile fields, e.g. 'country == "NL" && age >= 18')`,
 		Args:  cobra.ExactArgs(2),
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
 			a, err := s.PutAudience(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return err
@@ -278,7 +377,7 @@ func newPlatformAudiencesCmd(open opener) *cobra.Command {
 		Use:   "delete SLUG",
 		Short: "Delete an audience (every member exits)",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
 			return s.DeleteAudience(cmd.Context(), args[0])
 		}),
 	}
@@ -286,7 +385,7 @@ func newPlatformAudiencesCmd(open opener) *cobra.Command {
 		Use:   "refresh",
 		Short: "Evaluate the profiles changed since the last refresh against every audience",
 		Args:  cobra.NoArgs,
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
 			st, err := s.RefreshAudiences(cmd.Context())
 			if err != nil {
 				return err
@@ -300,7 +399,7 @@ func newPlatformAudiencesCmd(open opener) *cobra.Command {
 		Use:   "members SLUG",
 		Short: "List an audience's current members",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
 			ms, err := s.Members(cmd.Context(), args[0], 0, limit)
 			if err != nil {
 				return err
@@ -311,9 +410,9 @@ func newPlatformAudiencesCmd(open opener) *cobra.Command {
 				for _, id := range m.Profile.Identifiers {
 					ids = append(ids, id.String())
 				}
-				rows = append(rows, []string{fmt.Sprint(m.Profile.ID), fmtTime(m.EnteredAt), strings.Join(ids, " ")})
+				rows = append(rows, []string{fmt.Sprint(m.Profile.ID), platformTime(m.EnteredAt), strings.Join(ids, " ")})
 			}
-			table(cmd.OutOrStdout(), "PROFILE\tENTERED\tIDENTIFIERS", rows)
+			platformTable(cmd.OutOrStdout(), "PROFILE\tENTERED\tIDENTIFIERS", rows)
 			return nil
 		}),
 	}
@@ -324,8 +423,8 @@ func newPlatformAudiencesCmd(open opener) *cobra.Command {
 		Use:   "changes",
 		Short: "List audience enters and exits, oldest first",
 		Args:  cobra.NoArgs,
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
-			from, err := sinceCursor(since)
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
+			from, err := platformSince(since)
 			if err != nil {
 				return err
 			}
@@ -335,9 +434,9 @@ func newPlatformAudiencesCmd(open opener) *cobra.Command {
 			}
 			var rows [][]string
 			for _, c := range cs {
-				rows = append(rows, []string{fmt.Sprint(c.ID), fmtTime(c.Time), c.Audience, fmt.Sprint(c.ProfileID), c.Change})
+				rows = append(rows, []string{fmt.Sprint(c.ID), platformTime(c.Time), c.Audience, fmt.Sprint(c.ProfileID), c.Change})
 			}
-			table(cmd.OutOrStdout(), "ID\tTIME\tAUDIENCE\tPROFILE\tCHANGE", rows)
+			platformTable(cmd.OutOrStdout(), "ID\tTIME\tAUDIENCE\tPROFILE\tCHANGE", rows)
 			return nil
 		}),
 	}
@@ -349,7 +448,7 @@ func newPlatformAudiencesCmd(open opener) *cobra.Command {
 
 // sinceCursor reads --since: empty (the beginning), a duration ago, or a
 // time.
-func sinceCursor(s string) (platform.Cursor, error) {
+func platformSince(s string) (platform.Cursor, error) {
 	if s == "" {
 		return platform.Cursor{}, nil
 	}
@@ -363,15 +462,15 @@ func sinceCursor(s string) (platform.Cursor, error) {
 	return platform.Cursor{Time: t}, nil
 }
 
-func newPlatformEventsCmd(open opener) *cobra.Command {
+func newPlatformEventsCmd(open platformOpener) *cobra.Command {
 	var since string
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "events",
 		Short: "List system events (the audit log), oldest first",
 		Args:  cobra.NoArgs,
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
-			from, err := sinceCursor(since)
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
+			from, err := platformSince(since)
 			if err != nil {
 				return err
 			}
@@ -381,10 +480,10 @@ func newPlatformEventsCmd(open opener) *cobra.Command {
 			}
 			var rows [][]string
 			for _, e := range evs {
-				rows = append(rows, []string{fmt.Sprint(e.ID), fmtTime(e.Time), dash(e.AccountID), dash(e.UserID),
-					e.SubjectType + ":" + e.SubjectID, e.Verb, related(e.Related), oneLine(e.Notes)})
+				rows = append(rows, []string{fmt.Sprint(e.ID), platformTime(e.Time), platformDash(e.AccountID), platformDash(e.UserID),
+					e.SubjectType + ":" + e.SubjectID, e.Verb, platformRelated(e.Related), platformOneLine(e.Notes)})
 			}
-			table(cmd.OutOrStdout(), "ID\tTIME\tACCOUNT\tUSER\tSUBJECT\tVERB\tRELATED\tNOTES", rows)
+			platformTable(cmd.OutOrStdout(), "ID\tTIME\tACCOUNT\tUSER\tSUBJECT\tVERB\tRELATED\tNOTES", rows)
 			return nil
 		}),
 	}
@@ -393,33 +492,33 @@ func newPlatformEventsCmd(open opener) *cobra.Command {
 	return cmd
 }
 
-func dash(s string) string {
+func platformDash(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
 }
 
-func related(m map[string]string) string {
+func platformRelated(m map[string]string) string {
 	var kv []string
 	for k, v := range m {
 		kv = append(kv, k+"="+v)
 	}
 	sort.Strings(kv)
-	return dash(strings.Join(kv, ","))
+	return platformDash(strings.Join(kv, ","))
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+func platformOneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-func newPlatformMetricsCmd(open opener) *cobra.Command {
+func newPlatformMetricsCmd(open platformOpener) *cobra.Command {
 	var q platform.MetricQuery
 	var since string
 	cmd := &cobra.Command{
 		Use:   "metrics",
 		Short: "List metric points (audience sizes, stream volumes, job runs)",
 		Args:  cobra.NoArgs,
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
-			from, err := sinceCursor(since)
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
+			from, err := platformSince(since)
 			if err != nil {
 				return err
 			}
@@ -430,9 +529,9 @@ func newPlatformMetricsCmd(open opener) *cobra.Command {
 			}
 			var rows [][]string
 			for _, m := range ms {
-				rows = append(rows, []string{fmtTime(m.Timestamp), m.Dimension, m.DimensionID, m.Type, fmt.Sprint(m.Value)})
+				rows = append(rows, []string{platformTime(m.Timestamp), m.Dimension, m.DimensionID, m.Type, fmt.Sprint(m.Value)})
 			}
-			table(cmd.OutOrStdout(), "TIME\tDIMENSION\tID\tTYPE\tVALUE", rows)
+			platformTable(cmd.OutOrStdout(), "TIME\tDIMENSION\tID\tTYPE\tVALUE", rows)
 			return nil
 		}),
 	}
@@ -444,26 +543,20 @@ func newPlatformMetricsCmd(open opener) *cobra.Command {
 	return cmd
 }
 
-func newPlatformIngestCmd(open opener) *cobra.Command {
+func newPlatformIngestCmd(open platformOpener) *cobra.Command {
 	var stream string
 	cmd := &cobra.Command{
 		Use:   "ingest FILE --stream S",
 		Short: "Append the NDJSON events of FILE ('-' for stdin) to a stream, all or nothing",
 		Args:  cobra.ExactArgs(1),
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, args []string) error {
 			if stream == "" {
 				return errors.New("--stream is required")
 			}
 			if err := platform.ValidateStreamName(stream); err != nil {
 				return err
 			}
-			var body []byte
-			var err error
-			if args[0] == "-" {
-				body, err = io.ReadAll(cmd.InOrStdin())
-			} else {
-				body, err = os.ReadFile(args[0])
-			}
+			body, err := platformReadFile(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -484,14 +577,14 @@ func newPlatformIngestCmd(open opener) *cobra.Command {
 	return cmd
 }
 
-func newPlatformServeCmd(open opener) *cobra.Command {
+func newPlatformServeCmd(open platformOpener) *cobra.Command {
 	var addr string
 	var maxBody int64
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the collect endpoint, POST /api/v1/collect/{stream}, until interrupted",
 		Args:  cobra.NoArgs,
-		RunE: withStore(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
+		RunE: withPlatform(open, func(cmd *cobra.Command, s platform.Store, _ []string) error {
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return err

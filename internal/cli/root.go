@@ -30,6 +30,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newTableCmd())
+	root.AddCommand(newPlatformCmd())
 	return root
 }
 

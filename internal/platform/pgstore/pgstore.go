@@ -59,14 +59,21 @@ func openDriver(ctx context.Context, url string) (*driver, error) {
 	return d, nil
 }
 
-// redact drops anything after "password" from an error text (pgx quotes
-// connection strings in some parse errors).
-func redact(err error) error {
-	msg := err.Error()
+// redact returns err on one line, with anything after "password" dropped
+// (pgx quotes connection strings in some parse errors), keeping the chain
+// for errors.Is/As.
+func redact(err error) error { return &flatError{err} }
+
+type flatError struct{ err error }
+
+func (e *flatError) Unwrap() error { return e.err }
+
+func (e *flatError) Error() string {
+	msg := strings.Join(strings.Fields(e.err.Error()), " ")
 	if i := strings.Index(strings.ToLower(msg), "password"); i >= 0 {
-		return errors.New(msg[:i] + "password=[redacted]")
+		msg = msg[:i] + "password=[redacted]"
 	}
-	return err
+	return msg
 }
 
 func (d *driver) migrate(ctx context.Context, searchPath string) error {
@@ -123,7 +130,7 @@ func (d *driver) Close() error {
 func (d *driver) Begin(ctx context.Context) (engine.Tx, error) {
 	tx, err := d.pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("platform store %s: %w", d.name, err)
+		return nil, fmt.Errorf("platform store %s: %w", d.name, redact(err))
 	}
 	return &wtx{d: d, tx: tx, ctx: ctx}, nil
 }
