@@ -40,7 +40,7 @@ type File interface {
 // wrap ErrNotFound/ErrExist where they apply and are wrapped again by Bucket
 // with the operation, key and location.
 type backend interface {
-	list(ctx context.Context, prefix string) ([]ObjectInfo, error)
+	list(ctx context.Context, prefix, after string) ([]ObjectInfo, error)
 	stat(ctx context.Context, key string) (ObjectInfo, error)
 	readAll(ctx context.Context, key string) ([]byte, error)
 	readRange(ctx context.Context, key string, off, n int64) ([]byte, error)
@@ -140,7 +140,19 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]ObjectInfo, error) 
 	if err := checkPrefix(prefix); err != nil {
 		return nil, b.wrap("list", prefix, err)
 	}
-	objs, err := b.be.list(ctx, prefix)
+	objs, err := b.be.list(ctx, prefix, "")
+	return objs, b.wrap("list", prefix, err)
+}
+
+// ListAfter is List restricted to keys that sort after the key after. Backends
+// that can start a listing at a key (the local filesystem, S3) skip the
+// earlier keys without reading them, so listing the tail of a long log costs
+// what the tail costs.
+func (b *Bucket) ListAfter(ctx context.Context, prefix, after string) ([]ObjectInfo, error) {
+	if err := checkPrefix(prefix); err != nil {
+		return nil, b.wrap("list", prefix, err)
+	}
+	objs, err := b.be.list(ctx, prefix, after)
 	return objs, b.wrap("list", prefix, err)
 }
 

@@ -17,6 +17,9 @@ import (
 	"gocloud.dev/blob/memblob"
 	_ "gocloud.dev/blob/s3blob" // s3://
 	"gocloud.dev/gcerrors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // cloud serves a bucket through gocloud.dev/blob.
@@ -105,9 +108,19 @@ func cloudErr(err error) error {
 
 func (c *cloud) close() error { return c.b.Close() }
 
-func (c *cloud) list(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+func (c *cloud) list(ctx context.Context, prefix, after string) ([]ObjectInfo, error) {
 	var out []ObjectInfo
-	it := c.b.List(&gcblob.ListOptions{Prefix: prefix})
+	opts := &gcblob.ListOptions{Prefix: prefix}
+	if after != "" {
+		opts.BeforeList = func(as func(any) bool) error {
+			var in *s3.ListObjectsV2Input
+			if as(&in) {
+				in.StartAfter = aws.String(after) // S3 starts the listing there
+			}
+			return nil
+		}
+	}
+	it := c.b.List(opts)
 	for {
 		obj, err := it.Next(ctx)
 		if err == io.EOF {
@@ -116,7 +129,7 @@ func (c *cloud) list(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 		if err != nil {
 			return nil, err // a missing bucket is an error here, not an empty list
 		}
-		if obj.IsDir || strings.HasSuffix(obj.Key, "/") { // "folder" markers are not objects
+		if obj.IsDir || strings.HasSuffix(obj.Key, "/") || obj.Key <= after { // "folder" markers are not objects
 			continue
 		}
 		out = append(out, ObjectInfo{Key: obj.Key, Size: obj.Size, ModTime: obj.ModTime})

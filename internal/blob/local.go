@@ -46,11 +46,11 @@ func notFound(err error) error {
 
 func (l *local) close() error { return nil }
 
-func (l *local) list(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+func (l *local) list(ctx context.Context, prefix, after string) ([]ObjectInfo, error) {
 	// Start at the deepest directory the prefix fully names.
 	dir := prefix[:strings.LastIndexByte(prefix, '/')+1]
 	var out []ObjectInfo
-	if err := l.walk(ctx, dir, prefix, &out); err != nil {
+	if err := l.walk(ctx, dir, prefix, after, &out); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out, func(a, b ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
@@ -60,7 +60,7 @@ func (l *local) list(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 // walk appends the objects under directory key dir ("" or ending in "/")
 // whose keys start with prefix. Missing directories are simply empty.
 // Symlinks to files are followed; symlinked directories are not descended.
-func (l *local) walk(ctx context.Context, dir, prefix string, out *[]ObjectInfo) error {
+func (l *local) walk(ctx context.Context, dir, prefix, after string, out *[]ObjectInfo) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -75,14 +75,17 @@ func (l *local) walk(ctx context.Context, dir, prefix string, out *[]ObjectInfo)
 		key := dir + e.Name()
 		if e.IsDir() {
 			sub := key + "/"
+			if sub < after && !strings.HasPrefix(after, sub) {
+				continue // every key below sorts before after
+			}
 			if strings.HasPrefix(sub, prefix) || strings.HasPrefix(prefix, sub) {
-				if err := l.walk(ctx, sub, prefix, out); err != nil {
+				if err := l.walk(ctx, sub, prefix, after, out); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		if !strings.HasPrefix(key, prefix) || strings.HasPrefix(e.Name(), tempPrefix) {
+		if key <= after || !strings.HasPrefix(key, prefix) || strings.HasPrefix(e.Name(), tempPrefix) {
 			continue
 		}
 		fi, err := os.Stat(l.path(key))

@@ -184,11 +184,7 @@ func (t *Table) tombstones(ctx context.Context, s *Snapshot) ([]*Remove, error) 
 		}
 	}
 	cutoff := time.Now().Add(-retention).UnixMilli()
-	files, err := t.listLog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	seg, err := t.buildSegment(files, s.version)
+	seg, _, err := t.segmentFor(ctx, s.version)
 	if err != nil {
 		return nil, err
 	}

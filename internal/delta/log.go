@@ -65,8 +65,17 @@ func parseLogName(name string) (logFile, bool) {
 }
 
 // listLog lists the files directly inside _delta_log, classified and sorted by version.
-func (t *Table) listLog(ctx context.Context) ([]logFile, error) {
-	objs, err := t.bucket.List(ctx, logDir)
+func (t *Table) listLog(ctx context.Context) ([]logFile, error) { return t.listLogFrom(ctx, -1) }
+
+// listLogFrom lists the log files of versions from on (all when from < 0).
+// The listing starts at that version's key, so the cost follows the tail of
+// the log, not its length.
+func (t *Table) listLogFrom(ctx context.Context, from int64) ([]logFile, error) {
+	after := ""
+	if from > 0 {
+		after = logDir + fmt.Sprintf("%020d", from-1) + "~" // sorts after every file of version from-1
+	}
+	objs, err := t.bucket.ListAfter(ctx, logDir, after)
 	if err != nil {
 		return nil, fmt.Errorf("%s: list %s: %w", t.location, logDir, err)
 	}
@@ -256,4 +265,26 @@ func (t *Table) readLastCheckpoint(ctx context.Context) *lastCheckpointHint {
 		return nil
 	}
 	return &h
+}
+
+// segmentFor builds the segment of version want (-1 = latest). With a usable
+// _last_checkpoint hint it lists only the log from the hinted checkpoint on;
+// if that does not yield a segment (a missing or bad hint) it lists everything.
+func (t *Table) segmentFor(ctx context.Context, want int64) (*segment, []logFile, error) {
+	if h := t.readLastCheckpoint(ctx); h != nil && (want < 0 || want >= h.Version) {
+		if files, err := t.listLogFrom(ctx, h.Version); err == nil {
+			if seg, err := t.buildSegment(files, want); err == nil && seg.checkpointVersion() >= h.Version {
+				return seg, files, nil
+			}
+		}
+	}
+	files, err := t.listLog(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(files) == 0 {
+		return nil, files, nil
+	}
+	seg, err := t.buildSegment(files, want)
+	return seg, files, err
 }

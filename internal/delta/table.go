@@ -110,19 +110,6 @@ func (s *Snapshot) TotalSize() int64 {
 }
 
 func (t *Table) snapshot(ctx context.Context, at At) (*Snapshot, error) {
-	files, err := t.listLog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		if objs, err := t.bucket.List(ctx, logDir); err == nil && len(objs) > 0 {
-			return nil, fmt.Errorf("%s: %w: %s holds no commits or checkpoints", t.location, ErrNotATable, logDir)
-		}
-		if t.hasData(ctx) {
-			return nil, fmt.Errorf("%s: %w: no %s directory", t.location, ErrNotATable, logDir)
-		}
-		return nil, fmt.Errorf("%s: %w (nothing found there)", t.location, ErrNotATable)
-	}
 	want := int64(-1)
 	switch {
 	case at.Version != nil && at.Timestamp != nil:
@@ -133,17 +120,36 @@ func (t *Table) snapshot(ctx context.Context, at At) (*Snapshot, error) {
 		}
 		want = *at.Version
 	case at.Timestamp != nil:
-		v, err := t.versionAt(ctx, files, *at.Timestamp)
+		files, err := t.listLog(ctx)
 		if err != nil {
 			return nil, err
 		}
-		want = v
+		if len(files) == 0 {
+			return nil, t.notATable(ctx)
+		}
+		if want, err = t.versionAt(ctx, files, *at.Timestamp); err != nil {
+			return nil, err
+		}
 	}
-	seg, err := t.buildSegment(files, want)
+	seg, files, err := t.segmentFor(ctx, want)
 	if err != nil {
 		return nil, err
 	}
+	if len(files) == 0 {
+		return nil, t.notATable(ctx)
+	}
 	return t.replay(ctx, seg)
+}
+
+// notATable explains why a location with no log files is not a table.
+func (t *Table) notATable(ctx context.Context) error {
+	if objs, err := t.bucket.List(ctx, logDir); err == nil && len(objs) > 0 {
+		return fmt.Errorf("%s: %w: %s holds no commits or checkpoints", t.location, ErrNotATable, logDir)
+	}
+	if t.hasData(ctx) {
+		return fmt.Errorf("%s: %w: no %s directory", t.location, ErrNotATable, logDir)
+	}
+	return fmt.Errorf("%s: %w (nothing found there)", t.location, ErrNotATable)
 }
 
 func (t *Table) hasData(ctx context.Context) bool {

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) *blob.Bucket) {
 		{"PutIfAbsent", testPutIfAbsent},
 		{"PutIfAbsentRace", testPutIfAbsentRace},
 		{"List", testList},
+		{"ListAfter", testListAfter},
 		{"SpecialKeys", testSpecialKeys},
 		{"InvalidKeys", testInvalidKeys},
 		{"ReadRange", testReadRange},
@@ -600,4 +601,43 @@ func testAtomicOverwrite(t *testing.T, b *blob.Bucket) {
 	}
 	wg.Wait()
 	t.Fatal(failure)
+}
+
+func testListAfter(t *testing.T, b *blob.Bucket) {
+	ctx := context.Background()
+	keys := []string{
+		"_delta_log/00000000000000000009.json",
+		"_delta_log/00000000000000000010.checkpoint.parquet",
+		"_delta_log/00000000000000000010.json",
+		"_delta_log/00000000000000000011.json",
+		"_delta_log/_sidecars/a.parquet",
+		"_delta_log/0000/x.json",
+		"data/part-0.parquet",
+	}
+	for _, k := range keys {
+		if err := b.Put(ctx, k, []byte(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := b.ListAfter(ctx, "_delta_log/", "_delta_log/00000000000000000010")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range got {
+		names = append(names, o.Key)
+	}
+	want := []string{
+		"_delta_log/00000000000000000010.checkpoint.parquet",
+		"_delta_log/00000000000000000010.json",
+		"_delta_log/00000000000000000011.json",
+		"_delta_log/_sidecars/a.parquet",
+	}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Errorf("ListAfter = %v\nwant %v", names, want)
+	}
+	all, err := b.ListAfter(ctx, "", "")
+	if err != nil || len(all) != len(keys) {
+		t.Errorf("ListAfter with no bound: %d objects, %v; want %d", len(all), err, len(keys))
+	}
 }
