@@ -229,29 +229,42 @@ func (t *Table) mergeOnce(ctx context.Context, snap *Snapshot, conf *conformer, 
 	read := map[string]bool{}
 	var removes []*Remove
 	res := &CommitResult{}
+	keyNames := make([]string, len(ms.keyIdx))
+	for i, k := range ms.keyIdx {
+		keyNames[i] = conf.table.Fields[k].Name
+	}
+	keyPlan, err := work.newPlan(keyNames, "", 0, nil)
+	if err != nil {
+		return abort(err)
+	}
+	keyOnly := make([]int, len(keyNames))
+	for i := range keyOnly {
+		keyOnly[i] = i
+	}
 	for _, f := range work.prune(pred) {
 		read[t.fileKey(f.Path, dvID(f.DeletionVector))] = true
-		var batches []arrow.RecordBatch
+		task := fileTask{path: f.Path, partitionValues: f.PartitionValues, dv: f.DeletionVector}
+		// pass 1 reads only the key columns: is any source key in this file?
 		touched := false
-		err := plan.readFile(ctx, fileTask{path: f.Path, partitionValues: f.PartitionValues, dv: f.DeletionVector}, func(rec arrow.RecordBatch) error {
-			batches = append(batches, rec)
+		err := keyPlan.readFile(ctx, task, func(rec arrow.RecordBatch) error {
+			defer rec.Release()
 			for r := 0; r < int(rec.NumRows()) && !touched; r++ {
-				if key, ok := rowKey(rec, ms.keyIdx, r); ok {
+				if key, ok := rowKey(rec, keyOnly, r); ok {
 					_, touched = ms.byKey[key]
 				}
 			}
 			return nil
 		})
 		if err != nil {
-			releaseAll(batches)
 			return abort(err)
 		}
 		if !touched {
-			releaseAll(batches)
 			continue
 		}
+		// pass 2 streams the file through, batch by batch, rewriting it
 		removes = append(removes, removeOf(f))
-		for _, rec := range batches {
+		err = plan.readFile(ctx, task, func(rec arrow.RecordBatch) error {
+			defer rec.Release()
 			var keep, pre, gone []int64
 			post := map[int][]int64{} // source batch -> rows
 			for r := 0; r < int(rec.NumRows()); r++ {
@@ -272,25 +285,24 @@ func (t *Table) mergeOnce(ctx context.Context, snap *Snapshot, conf *conformer, 
 			res.RowsUpdated += int64(len(pre))
 			res.RowsDeleted += int64(len(gone))
 			if err := t.emitRows(ctx, dw, cw, rec, keep, ""); err != nil {
-				releaseAll(batches)
-				return abort(err)
+				return err
 			}
 			if err := t.emitRows(ctx, nil, cw, rec, pre, ChangeUpdatePreimage); err != nil {
-				releaseAll(batches)
-				return abort(err)
+				return err
 			}
 			if err := t.emitRows(ctx, nil, cw, rec, gone, ChangeDelete); err != nil {
-				releaseAll(batches)
-				return abort(err)
+				return err
 			}
 			for b, rows := range post {
 				if err := t.emitRows(ctx, dw, cw, ms.recs[b], rows, ChangeUpdatePostimage); err != nil {
-					releaseAll(batches)
-					return abort(err)
+					return err
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return abort(err)
 		}
-		releaseAll(batches)
 	}
 	if !m.NoInsert {
 		for b, rec := range ms.recs {
