@@ -6,8 +6,6 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/lakeport/lakeport/internal/delta/predicate"
 )
@@ -234,6 +232,3 @@ func (t *Table) Delete(ctx context.Context, where string, o WriteOptions) (*Comm
 		return &CommitResult{Version: v, FilesAdded: len(plan.adds), FilesRemoved: len(plan.removes), RowsDeleted: plan.rows}, nil
 	})
 }
-
-var _ = array.NewInt64Builder
-var _ = memory.DefaultAllocator

@@ -133,16 +133,15 @@ func safeWidening(from, to DataType) bool {
 		}
 		return false
 	}
-	fd, ok1 := from.(*DecimalType)
-	td, ok2 := to.(*DecimalType)
-	if ok1 && ok2 {
+	fd, fromDec := from.(*DecimalType)
+	td, toDec := to.(*DecimalType)
+	switch {
+	case fromDec && toDec:
 		return td.Scale >= fd.Scale && td.Precision-td.Scale >= fd.Precision-fd.Scale
-	}
-	if ok1 := ok1 || false; !ok1 && ok2 && from != nil {
-		if fp, ok := from.(*PrimitiveType); ok {
-			digits := map[string]int32{"byte": 3, "short": 5, "integer": 10, "long": 20}[fp.Name]
-			return digits > 0 && td.Precision-td.Scale >= digits
-		}
+	case toDec && ok1:
+		// an integer fits a decimal with enough integer digits
+		digits := map[string]int32{"byte": 3, "short": 5, "integer": 10, "long": 20}[fp.Name]
+		return digits > 0 && td.Precision-td.Scale >= digits
 	}
 	return false
 }

@@ -10,10 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/lakeport/lakeport/internal/delta"
 )
 
@@ -165,7 +161,3 @@ func TestConcurrentProcesses(t *testing.T) {
 	}
 	checkCommits(t, ctx, tbl, procs*appends, procs*appends)
 }
-
-var _ = arrow.PrimitiveTypes
-var _ = array.NewInt64Builder
-var _ = memory.DefaultAllocator
