@@ -24,19 +24,25 @@
 // # Parquet
 //
 // Files are streamed to the bucket (blob.Bucket.NewWriter; an object is
-// visible only once complete) with arrow-go's pqarrow. Partition columns
-// are not stored. Timestamps are INT64 TIMESTAMP(MICROS) with
-// isAdjustedToUTC true for a zone (Delta timestamp) and false without
-// (timestamp_ntz); other units are converted to microseconds. Decimals are
-// INT32, INT64 or FIXED_LEN_BYTE_ARRAY by precision, like Spark. Lists use
-// the standard three-level form ("list"/"element"), maps "key_value".
+// visible only once complete) with arrow-go's pqarrow; a file is never held
+// whole in memory. Partition columns are not stored. Timestamps are INT64
+// TIMESTAMP(MICROS) with isAdjustedToUTC true for a zone (Delta timestamp)
+// and false without (timestamp_ntz); other units are converted to
+// microseconds (nanoseconds truncated toward zero). Decimals are INT32,
+// INT64 or FIXED_LEN_BYTE_ARRAY by precision, like Spark. Lists use the
+// standard three-level form ("list"/"element"), maps "key_value".
 // "PARQUET:field_id" field metadata (column mapping id mode) becomes the
-// Parquet field id. Data pages are V1; dictionary encoding is on and falls
-// back to plain per column chunk when the dictionary grows too large.
+// Parquet field id, nested fields included. Data pages are V1 with PLAIN,
+// dictionary and RLE encodings only, which every Spark and Databricks
+// reader handles. Dictionary encoding is on, except for top-level columns
+// whose values in the first batch written are mostly distinct (ids, event
+// times, JSON payloads), where it only costs time. Snappy is the standard
+// encoder (see snappy.go).
 //
 // # Statistics
 //
-// Computed batch by batch as rows are written (no second pass), and
+// Computed batch by batch as rows are written (no second pass over the
+// data), and
 // rendered like Delta Spark's: {"numRecords":N,"minValues":{...},
 // "maxValues":{...},"nullCount":{...}}, nested like the schema, keyed by
 // physical name. As in Spark (dataSkippingNumIndexedCols), only the first
@@ -48,7 +54,10 @@
 //
 //   - strings: min is truncated to 32 characters (code points); max is
 //     truncated too and followed by a tie-breaker (U+007F, or U+10FFFF) so it
-//     stays an upper bound; no max is written when no short bound exists;
+//     stays an upper bound, extending past trailing U+10FFFF characters up to
+//     64 characters, else no max is written (Spark's truncateMaxStringAgg;
+//     Spark counts UTF-16 units there, which differs only outside the BMP);
+//     a min or max that is not valid UTF-8 is left out;
 //   - timestamps: ISO 8601 with milliseconds, rounded down, and Z for a
 //     timestamp ("2024-01-02T03:04:05.123Z"), no zone for timestamp_ntz
 //     (readers widen a max by the dropped microseconds);
@@ -62,21 +71,35 @@
 //
 // # Files, row groups and memory
 //
-// A file is rolled once its size (bytes written plus the buffered row
-// group) reaches TargetFileSize; a batch that would overshoot is split using
-// the bytes per row seen so far, so files end near the target. A file holds
-// one row group in memory (encoded and compressed) until it is cut at
-// RowGroupSize rows or RowGroupBytes bytes. With many partitions open at
-// once, at most MaxOpenFiles files stay open (the least recently written is
-// finished) and their buffered row groups together stay under
-// MaxBufferedBytes (the file buffering the most is finished): memory is
-// bounded by those constants, at the price of more, smaller files when rows
-// of many partitions are interleaved.
+// Write splits a batch by partition values (a batch of one partition is
+// passed on as is; rows of several are copied out per partition) and
+// queues it for a worker goroutine, which computes the statistics and
+// writes the Parquet data while the caller prepares the next batch; at most
+// one batch waits in the queue. Each open file gathers the batches of its
+// next row group (RowGroupSize rows or RowGroupBytes of Arrow memory,
+// whichever comes first) and then writes them column by column straight to
+// its upload. A file is rolled once its estimated size reaches
+// TargetFileSize: bytes written plus the rows not yet written at the
+// compression ratio seen so far (batches are split to fit), so files end
+// just below the target; the first file of a writer, rolled before any
+// ratio is known, is counted at Arrow size and comes out smaller.
+//
+// Memory is therefore about RowGroupBytes per open file plus the batch
+// being written and the one queued. With many partitions written at once,
+// at most MaxOpenFiles files stay open (the least recently written is
+// finished) and their gathered batches together stay under
+// MaxBufferedBytes (the largest pending row group is written out early):
+// memory stays bounded at the price of smaller files and row groups when
+// rows of many partitions are interleaved.
 //
 // # Errors and cleanup
 //
-// A Writer is used by one goroutine. After Write or Close fails, the Writer
-// only accepts Abort, which abandons open uploads and deletes every file the
+// A Writer is used by one goroutine. Because the Parquet encoding runs in
+// the background, an encoding or storage error is returned by a later Write
+// or by Close. After Write or Close fails, the Writer only accepts Abort,
+// which stops the worker, abandons open uploads and deletes every file the
 // Writer finished; Abort after a successful Close also deletes the files
-// (for a commit that failed).
+// (for a commit that failed). A Write refused before any of its rows were
+// queued (wrong schema, a null in a non-nullable column, a context already
+// cancelled) leaves the Writer usable.
 package datafile

@@ -23,7 +23,7 @@ const hiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__"
 // "Partition Value Serialization") of row i of arr; nil means null. It is
 // what Spark/Databricks write in add.partitionValues:
 //
-//	string            as is; "" is null (the protocol reads an empty value as null)
+//	string            as is (must be valid UTF-8); "" is null (the protocol reads an empty value as null)
 //	binary            the bytes as a string (must be valid UTF-8); empty is null
 //	boolean           true, false
 //	byte..long        decimal digits
@@ -55,13 +55,13 @@ func SerializePartitionValue(arr arrow.Array, i int) (*string, error) {
 func serializeValue(arr arrow.Array, i int) (string, error) {
 	switch a := arr.(type) {
 	case *array.String:
-		return a.Value(i), nil
+		return textPartition(a.Value(i))
 	case *array.LargeString:
-		return a.Value(i), nil
+		return textPartition(a.Value(i))
 	case *array.Binary:
-		return binaryPartition(a.Value(i))
+		return textPartition(string(a.Value(i)))
 	case *array.LargeBinary:
-		return binaryPartition(a.Value(i))
+		return textPartition(string(a.Value(i)))
 	case *array.Boolean:
 		return strconv.FormatBool(a.Value(i)), nil
 	case *array.Int8:
@@ -101,11 +101,13 @@ func serializeValue(arr arrow.Array, i int) (string, error) {
 	return "", fmt.Errorf("type %s cannot be a partition column", arr.DataType())
 }
 
-func binaryPartition(b []byte) (string, error) {
-	if !utf8.Valid(b) {
-		return "", errors.New("binary partition value is not valid UTF-8")
+// textPartition checks a string or binary partition value: the log (JSON)
+// and the object key hold UTF-8 text only.
+func textPartition(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", errors.New("partition value is not valid UTF-8")
 	}
-	return string(b), nil
+	return strings.Clone(s), nil
 }
 
 // partitionDirValue is the text of a partition directory name (before Hive

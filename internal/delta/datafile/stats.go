@@ -517,15 +517,20 @@ func (c *colStats) value(isMax bool) ([]byte, bool) {
 		}
 		return appendJSONString(nil, s), true
 	case kindString:
+		// Text that is not UTF-8 cannot be a JSON string faithfully (and
+		// truncateMax works on characters): no bound is better than a wrong one.
 		s := c.smin
 		if isMax {
-			var ok bool
-			if s, ok = truncateMax(c.smax); !ok {
-				return nil, false
-			}
+			s = c.smax
 		}
 		if !utf8.ValidString(s) {
 			return nil, false
+		}
+		if isMax {
+			var ok bool
+			if s, ok = truncateMax(s); !ok {
+				return nil, false
+			}
 		}
 		return appendJSONString(nil, s), true
 	}

@@ -52,22 +52,25 @@ const (
 	DefaultTargetFileSize = 128 << 20
 	DefaultRowGroupSize   = 1 << 20
 	DefaultStatsColumns   = 32
-	// RowGroupBytes cuts a row group once its buffered (encoded and
-	// compressed) column chunks reach this size: a file's row group is held
-	// in memory until it is cut.
-	RowGroupBytes = 32 << 20
+	// RowGroupBytes cuts a row group once the batches gathered for it take
+	// this much Arrow memory: a file holds its next row group's batches
+	// until it writes them out, column by column.
+	RowGroupBytes = 24 << 20
 	// MaxOpenFiles bounds the files open at once (one per partition being
 	// written); past it the least recently written file is finished.
 	MaxOpenFiles = 16
-	// MaxBufferedBytes bounds the row-group bytes buffered over all open
-	// files; past it the file buffering the most is finished.
+	// MaxBufferedBytes bounds the batches held over all open files; past it
+	// the largest pending row group is written out.
 	MaxBufferedBytes = 96 << 20
 )
 
 // Writer writes record batches as Delta data files. It is not safe for
-// concurrent use. After an error from Write or Close the Writer is unusable;
-// call Abort to remove what it wrote.
+// concurrent use. After an error from Write (other than a refused record,
+// see the package documentation) or from Close the Writer is unusable; call
+// Abort to remove what it wrote. A Writer that was written to must be
+// closed or aborted: it runs a goroutine until then.
 type Writer struct {
+	// Set up by NewWriter (props: by the first Write, before the worker starts).
 	b          *blob.Bucket
 	schema     *arrow.Schema // the records'
 	dataSchema *arrow.Schema // stored in the Parquet files
@@ -81,35 +84,37 @@ type Writer struct {
 	props      *parquet.WriterProperties
 	tuned      bool // props adapted to the first batch (dictionary choices)
 	arrowProps pqarrow.ArrowWriterProperties
-
 	// limits, copied from the constants (tests lower them)
 	rowGroupBytes    int64
 	rowGroupRows     int64
 	maxOpenFiles     int
 	maxBufferedBytes int64
 
-	parts   map[string]*partition
-	open    []*dataFile // open files, in no order
-	files   []File      // finished files, with their sequence numbers in seqs
-	seqs    []int
-	created []string // every key a blob writer was opened for
-	seq     int
-	tick    uint64
-	// bytes per row seen in finished files, to split batches near the target size
+	// The caller's: partitions seen (a partition's cur belongs to the worker).
+	parts map[string]*partition
+
+	// The worker's until it exits (done is closed), then Close's or Abort's.
+	open     []*dataFile // open files, in no order
+	files    []File      // finished files, with their sequence numbers in seqs
+	seqs     []int
+	created  []string // every key a blob writer was opened for
+	seq      int
+	tick     uint64
+	peakOpen int // most files open at once (for tests)
+	// bytes per row of the finished files, to split batches near the target size
 	doneBytes, doneRows int64
 	// Arrow bytes of the row groups completed, and the Parquet bytes they took
 	doneArrow, doneParquet int64
 
-	// The worker goroutine encodes the batches Write queues on jobs; it owns
-	// the open files (and everything above) until it exits and closes done.
+	// The worker goroutine writes the batches Write queues on jobs.
 	jobs    chan job
 	done    chan struct{}
 	started bool
 	stopped bool // jobs is closed
+	closed  bool // by Close or Abort
+	abort   atomic.Bool
 	mu      sync.Mutex
 	err     error // first failure (of Write or of the worker): the writer is unusable
-	closed  bool
-	abort   atomic.Bool
 }
 
 // job is a batch of one partition's rows (data columns only) for the worker.
@@ -355,7 +360,9 @@ func (w *Writer) fail(err error) {
 	w.mu.Unlock()
 }
 
-// enqueue hands a batch to the worker, starting it on first use.
+// enqueue hands a batch (and its reference) to the worker, starting it on
+// first use. A worker that failed goes on taking and dropping batches until
+// the queue is closed, so this never waits for long.
 func (w *Writer) enqueue(ctx context.Context, p *partition, rec arrow.RecordBatch) error {
 	if !w.started {
 		w.started = true
@@ -366,9 +373,6 @@ func (w *Writer) enqueue(ctx context.Context, p *partition, rec arrow.RecordBatc
 	select {
 	case w.jobs <- job{ctx: ctx, part: p, rec: rec}:
 		return nil
-	case <-w.done: // the worker failed and stopped
-		rec.Release()
-		return w.failure()
 	case <-ctx.Done():
 		rec.Release()
 		return ctx.Err()
@@ -378,6 +382,14 @@ func (w *Writer) enqueue(ctx context.Context, p *partition, rec arrow.RecordBatc
 // work writes the queued batches until jobs is closed, or stops at the first error.
 func (w *Writer) work() {
 	defer close(w.done)
+	defer func() {
+		if p := recover(); p != nil { // an encoder bug must not take the process down
+			w.fail(fmt.Errorf("datafile: writing Parquet: panic: %v", p))
+			for j := range w.jobs {
+				j.rec.Release()
+			}
+		}
+	}()
 	for j := range w.jobs {
 		if w.abort.Load() {
 			j.rec.Release()
@@ -716,9 +728,18 @@ func (w *Writer) flush(f *dataFile) error {
 		}
 		cols[i] = arrow.NewChunked(fld.Type, arrs)
 	}
+	// Row groups of at most rowGroupRows rows and, when batches much larger
+	// than rowGroupBytes came in, about rowGroupBytes each.
+	step := w.rowGroupRows
+	if f.pendingBytes > 2*w.rowGroupBytes {
+		step = min(step, max(1, w.rowGroupBytes*f.pendingRows/f.pendingBytes))
+		if n := (f.pendingRows + step - 1) / step; f.pendingRows%step != 0 && n > 1 {
+			step = (f.pendingRows + n - 1) / n // even sizes, no small last group
+		}
+	}
 	var err error
-	for off := int64(0); off < f.pendingRows && err == nil; off += w.rowGroupRows {
-		n := min(w.rowGroupRows, f.pendingRows-off)
+	for off := int64(0); off < f.pendingRows && err == nil; off += step {
+		n := min(step, f.pendingRows-off)
 		if err = w.startRowGroup(f); err != nil {
 			break
 		}
@@ -831,6 +852,7 @@ func (w *Writer) openFile(ctx context.Context, p *partition) (*dataFile, error) 
 	}
 	p.cur = f
 	w.open = append(w.open, f)
+	w.peakOpen = max(w.peakOpen, len(w.open))
 	return f, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/lakeport/lakeport/internal/delta/deltatest"
+	"github.com/lakeport/lakeport/internal/delta/predicate"
 )
 
 var fileNameRE = regexp.MustCompile(`^(part|cdc)-\d{5}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.c000(\.snappy|\.zstd|\.gz)?\.parquet$`)
@@ -65,6 +66,22 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("schema read back %v, want %v", g, w)
 			}
 			checkParquetSchema(t, rdr.MetaData().Schema)
+			// Only encodings every Spark/Databricks reader has.
+			for g := 0; g < rdr.NumRowGroups(); g++ {
+				for c := 0; c < rdr.MetaData().Schema.NumColumns(); c++ {
+					cc, err := rdr.MetaData().RowGroup(g).ColumnChunk(c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, e := range cc.Encodings() {
+						switch e {
+						case parquet.Encodings.Plain, parquet.Encodings.PlainDict, parquet.Encodings.RLEDict, parquet.Encodings.RLE, parquet.Encodings.BitPacked:
+						default:
+							t.Errorf("column %s: encoding %v", cc.PathInSchema(), e)
+						}
+					}
+				}
+			}
 			if c, err := rdr.MetaData().RowGroup(0).ColumnChunk(0); err != nil || (codec == "" && c.Compression().String() != "SNAPPY") {
 				t.Errorf("compression: %v", err)
 			}
@@ -776,6 +793,18 @@ func TestStringStatsTruncation(t *testing.T) {
 	}
 }
 
+// TestInvalidUTF8Stats: string bounds that are not UTF-8 are left out.
+func TestInvalidUTF8Stats(t *testing.T) {
+	b, _ := newBucket(t)
+	sc := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	rb.Field(0).(*array.StringBuilder).AppendValues([]string{"abc", strings.Repeat("z", 40) + "\xff", "\xfe"}, nil)
+	files := writeAll(t, b, sc, Options{}, rb.NewRecordBatch())
+	if want := `{"numRecords":3,"minValues":{"s":"abc"},"maxValues":{},"nullCount":{"s":0}}`; files[0].Stats != want {
+		t.Errorf("stats %s, want %s", files[0].Stats, want)
+	}
+}
+
 // TestFloatStats pins NaN, infinities and float32 shortest digits.
 func TestFloatStats(t *testing.T) {
 	b, _ := newBucket(t)
@@ -947,13 +976,13 @@ func TestManyPartitions(t *testing.T) {
 		if err := w.Write(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
-		if len(w.open) > 4 {
-			t.Errorf("%d files open", len(w.open))
-		}
 	}
 	files, err := w.Close(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if w.peakOpen != 4 {
+		t.Errorf("at most %d files open at once, want 4", w.peakOpen)
 	}
 	checkFiles(t, dir, files)
 	seen := map[string]bool{}
@@ -1116,5 +1145,112 @@ func TestStorageError(t *testing.T) {
 		if o.Key != "b=true" {
 			t.Errorf("left behind: %s", o.Key)
 		}
+	}
+}
+
+// TestCloseWithoutWrites returns no files and writes nothing.
+func TestCloseWithoutWrites(t *testing.T) {
+	b, _ := newBucket(t)
+	ctx := context.Background()
+	w, err := NewWriter(b, eventSchema, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := array.NewRecordBuilder(memory.DefaultAllocator, eventSchema).NewRecordBatch()
+	if err := w.Write(ctx, empty); err != nil {
+		t.Fatal(err)
+	}
+	files, err := w.Close(ctx)
+	if err != nil || len(files) != 0 {
+		t.Fatalf("%v, %v", files, err)
+	}
+	if objs, _ := b.List(ctx, ""); len(objs) != 0 {
+		t.Errorf("wrote %v", objs)
+	}
+}
+
+// TestCancelledWrite: a cancelled context fails the Write, before anything
+// is queued; Abort after Close removes the files.
+func TestCancelledWrite(t *testing.T) {
+	b, _ := newBucket(t)
+	w, err := NewWriter(b, eventSchema, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newEventGen()
+	if err := w.Write(context.Background(), g.batch(0, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.Write(ctx, g.batch(1000, 1000)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Write with a cancelled context: %v", err)
+	}
+	// Nothing of that batch was queued: the writer goes on.
+	if err := w.Write(context.Background(), g.batch(2000, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	files, err := w.Close(context.Background())
+	if err != nil || len(files) != 1 || files[0].NumRecords != 2000 {
+		t.Fatalf("%v, %v", files, err)
+	}
+	w.Abort(ctx)
+	if objs, _ := b.List(context.Background(), ""); len(objs) != 0 {
+		t.Errorf("left behind: %v", objs)
+	}
+}
+
+// TestChangeDataFiles: Dir and partitions together, as Spark lays out _change_data.
+func TestChangeDataFiles(t *testing.T) {
+	b, dir := newBucket(t)
+	sc := allTypesSchema()
+	files := writeAll(t, b, sc, Options{Dir: "_change_data", NoStats: true, PartitionColumns: []string{"b"}}, buildRecord(sc, genRows(3, 0, 300, 0.2)))
+	checkFiles(t, dir, files)
+	if len(files) != 3 {
+		t.Fatalf("%d files", len(files))
+	}
+	for _, f := range files {
+		if !regexp.MustCompile(`^_change_data/b=(true|false|__HIVE_DEFAULT_PARTITION__)/cdc-\d{5}-`).MatchString(f.Key) || f.Stats != "" {
+			t.Errorf("%s stats %q", f.Key, f.Stats)
+		}
+	}
+}
+
+// TestStatsReadable: Lakeport's reader parses every statistic written.
+func TestStatsReadable(t *testing.T) {
+	b, _ := newBucket(t)
+	sc := allTypesSchema()
+	files := writeAll(t, b, sc, Options{}, buildRecord(sc, genRows(11, 0, 2000, 0.1)))
+	var st struct {
+		Min map[string]json.RawMessage `json:"minValues"`
+		Max map[string]json.RawMessage `json:"maxValues"`
+	}
+	if err := json.Unmarshal([]byte(files[0].Stats), &st); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range []map[string]json.RawMessage{st.Min, st.Max} {
+		for name, raw := range m {
+			f, _ := sc.FieldsByName(name)
+			if st, ok := f[0].Type.(*arrow.StructType); ok {
+				var sub map[string]json.RawMessage
+				json.Unmarshal(raw, &sub)
+				for k, v := range sub {
+					i, _ := st.FieldIdx(k)
+					if _, err := predicate.ParseStatValue(st.Field(i).Type, v); err != nil {
+						t.Errorf("%s.%s %s: %v", name, k, v, err)
+					}
+					n++
+				}
+				continue
+			}
+			if _, err := predicate.ParseStatValue(f[0].Type, raw); err != nil {
+				t.Errorf("%s %s: %v", name, raw, err)
+			}
+			n++
+		}
+	}
+	if n < 30 {
+		t.Errorf("only %d statistics", n)
 	}
 }
