@@ -66,7 +66,7 @@ func newTableShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			batches, err := snap.Scan(cmd.Context(), delta.ScanOptions{Columns: splitList(columns), Where: where, Limit: limit})
+			batches, err := snap.Scan(cmd.Context(), delta.ScanOptions{Columns: splitList(columns), Where: where, Limit: limit, Ordered: true})
 			if err != nil {
 				return err
 			}

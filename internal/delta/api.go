@@ -28,10 +28,14 @@ type ScanOptions struct {
 	Where     string   // predicate, e.g. "a > 3 AND b IN ('x','y')"; used for file skipping and row filtering
 	BatchSize int      // rows per record batch; 0 means DefaultBatchSize
 	Limit     int64    // stop after this many rows; 0 means no limit
+	// Ordered yields rows in a stable order (files sorted by path, rows in
+	// file order). Unordered scans read files in parallel and yield batches
+	// as they are ready, which is faster on several cores.
+	Ordered bool
 }
 
 // DefaultBatchSize is the number of rows per record batch when ScanOptions.BatchSize is 0.
-const DefaultBatchSize = 64 * 1024
+const DefaultBatchSize = 32 * 1024
 
 // ChangesOptions select a range of the change data feed (both ends inclusive).
 type ChangesOptions struct {

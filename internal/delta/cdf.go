@@ -128,7 +128,7 @@ func (t *Table) changes(ctx context.Context, opts ChangesOptions) (Batches, erro
 			tasks = append(tasks, task)
 		}
 	}
-	return &vacuumAware{Batches: newPipeline(ctx, plan, tasks, opts.Limit), table: t.location, start: start, end: end}, nil
+	return &vacuumAware{Batches: newPipeline(ctx, plan, tasks, opts.Limit, true), table: t.location, start: start, end: end}, nil
 }
 
 // commitTasks turns one commit into the file reads that produce its changes:

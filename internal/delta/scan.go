@@ -168,7 +168,7 @@ func (s *Snapshot) scan(ctx context.Context, opts ScanOptions) (Batches, error) 
 	for _, f := range s.prune(p.pred) {
 		tasks = append(tasks, fileTask{path: f.Path, partitionValues: f.PartitionValues, dv: f.DeletionVector})
 	}
-	return newPipeline(ctx, p, tasks, opts.Limit), nil
+	return newPipeline(ctx, p, tasks, opts.Limit, opts.Ordered), nil
 }
 
 // prune keeps the files whose partition values and statistics may satisfy pred.
@@ -507,16 +507,71 @@ type pipeline struct {
 	done    bool
 }
 
-func newPipeline(ctx context.Context, p *readPlan, tasks []fileTask, limit int64) *pipeline {
+func newPipeline(ctx context.Context, p *readPlan, tasks []fileTask, limit int64, ordered bool) *pipeline {
 	parallel := max(1, runtime.GOMAXPROCS(0))
 	ctx, cancel := context.WithCancel(ctx)
-	pl := &pipeline{schema: p.outSchema, results: make(chan chan item, parallel), cancel: cancel, limit: limit}
+	pl := &pipeline{schema: p.outSchema, cancel: cancel, limit: limit}
+	read := func(task fileTask, ch chan<- item) {
+		err := p.readFile(ctx, task, func(rec arrow.RecordBatch) error {
+			select {
+			case ch <- item{rec: rec}:
+				return nil
+			case <-ctx.Done():
+				rec.Release()
+				return ctx.Err()
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			select {
+			case ch <- item{err: err}:
+			case <-ctx.Done():
+			}
+		}
+	}
+	if !ordered {
+		// workers share one output channel: batches come in whatever order
+		// the files finish, and every core stays busy
+		out := make(chan item, parallel)
+		pl.results = make(chan chan item, 1)
+		pl.results <- out
+		close(pl.results)
+		next := make(chan fileTask)
+		pl.wg.Add(1)
+		go func() {
+			defer pl.wg.Done()
+			defer close(next)
+			for _, task := range tasks {
+				select {
+				case next <- task:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		var workers sync.WaitGroup
+		for w := 0; w < parallel; w++ {
+			workers.Add(1)
+			pl.wg.Add(1)
+			go func() {
+				defer pl.wg.Done()
+				defer workers.Done()
+				for task := range next {
+					read(task, out)
+				}
+			}()
+		}
+		go func() { workers.Wait(); close(out) }()
+		return pl
+	}
+	// ordered: one channel per file, handed to the consumer in file order;
+	// a few files are read ahead, each at most one batch ahead
+	pl.results = make(chan chan item, max(1, parallel-1))
 	pl.wg.Add(1)
 	go func() {
 		defer pl.wg.Done()
 		defer close(pl.results)
 		for _, task := range tasks {
-			ch := make(chan item, 2)
+			ch := make(chan item, 1)
 			select {
 			case pl.results <- ch:
 			case <-ctx.Done():
@@ -526,21 +581,7 @@ func newPipeline(ctx context.Context, p *readPlan, tasks []fileTask, limit int64
 			go func(task fileTask) {
 				defer pl.wg.Done()
 				defer close(ch)
-				err := p.readFile(ctx, task, func(rec arrow.RecordBatch) error {
-					select {
-					case ch <- item{rec: rec}:
-						return nil
-					case <-ctx.Done():
-						rec.Release()
-						return ctx.Err()
-					}
-				})
-				if err != nil && ctx.Err() == nil {
-					select {
-					case ch <- item{err: err}:
-					case <-ctx.Done():
-					}
-				}
+				read(task, ch)
 			}(task)
 		}
 	}()
