@@ -31,6 +31,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(newTableCmd())
 	root.AddCommand(newPlatformCmd())
+	root.AddCommand(newJobsCmd(), newRunCmd(), newRunsCmd(), newServeCmd())
+	root.AddCommand(newQuickstartCmd())
 	return root
 }
 

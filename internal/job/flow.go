@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/lakeport/lakeport/internal/platform"
 )
@@ -24,6 +25,16 @@ type Run struct {
 	Env      *Env           // shared services
 	Progress func(Progress) // report progress on long runs (may be called often; cheap)
 	Log      *slog.Logger
+
+	// Scheduled is the schedule slot this run is for; zero for a run on
+	// demand (`lakeport run`). Kinds that work in windows may use it.
+	Scheduled time.Time
+	// Attempt is 1 for a run's first attempt and counts its retries; Seq
+	// stays the same across them.
+	Attempt int
+	// Checkpoints is the job's generic checkpoint store (for flows whose
+	// output has no transactional home; see Checkpoints).
+	Checkpoints *Checkpoints
 }
 
 // Progress is a snapshot of a run's progress.
@@ -47,6 +58,8 @@ type Result struct {
 type Env struct {
 	Platform    platform.Store
 	Connections func(ctx context.Context, name string) (any, error)
+
+	conns *connSet // connections opened by NewEnv's resolver
 }
 
 // Factory validates a job's spec for its kind and builds the flow. Errors

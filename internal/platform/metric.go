@@ -1,6 +1,9 @@
 package platform
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Metric is one time-series point, e.g. dimension "audience", dimension id
 // "vip", type "size", value 1234.
@@ -49,6 +52,9 @@ func (m Metric) Validate() error {
 	}
 	if m.Timestamp.IsZero() {
 		return &FieldError{Field: "timestamp", Reason: "is required"}
+	}
+	if math.IsNaN(m.Value) || math.IsInf(m.Value, 0) {
+		return &FieldError{Field: "value", Reason: "must be a finite number"}
 	}
 	return nil
 }

@@ -129,4 +129,3 @@ func writeTooLarge(w http.ResponseWriter, max int64) {
 	writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Code: "too_large",
 		Error: "request body is larger than the limit of " + formatBytes(max)})
 }
-

@@ -18,7 +18,7 @@ func (s *Store) RefreshAudiences(ctx context.Context) (platform.RefreshStats, er
 		now := platform.Now()
 		var m []platform.Metric
 		var err error
-		stats, m, err = s.refresh(ctx, tx, now)
+		stats, m, err = s.refresh(ctx, tx, now, nil)
 		if err != nil || len(m) == 0 {
 			return err
 		}
@@ -29,8 +29,9 @@ func (s *Store) RefreshAudiences(ctx context.Context) (platform.RefreshStats, er
 
 // refresh evaluates every queued profile (and no other) against every
 // audience, applies the resulting enters and exits and empties the queue.
-// It returns the audience metrics to record.
-func (s *Store) refresh(ctx context.Context, tx Tx, now time.Time) (platform.RefreshStats, []platform.Metric, error) {
+// Profiles in cur are taken from there instead of being loaded again. It
+// returns the audience metrics to record.
+func (s *Store) refresh(ctx context.Context, tx Tx, now time.Time, cur known) (platform.RefreshStats, []platform.Metric, error) {
 	var stats platform.RefreshStats
 	if err := tx.LockAudiences(ctx); err != nil {
 		return stats, nil, err
@@ -53,7 +54,7 @@ func (s *Store) refresh(ctx context.Context, tx Tx, now time.Time) (platform.Ref
 			break
 		}
 		if len(auds) > 0 {
-			ts, err := evaluate(ctx, tx, ids, auds, defs, reg)
+			ts, err := evaluate(ctx, tx, ids, auds, defs, reg, cur)
 			if err != nil {
 				return stats, nil, err
 			}
@@ -74,10 +75,21 @@ func (s *Store) refresh(ctx context.Context, tx Tx, now time.Time) (platform.Ref
 
 // evaluate decides the transitions of profiles ids (missing ones have been
 // deleted and leave every audience).
-func evaluate(ctx context.Context, tx Tx, ids []int64, auds []platform.Audience, defs []*platform.Definition, reg platform.Registry) ([]Transition, error) {
-	profiles, err := tx.LoadProfiles(ctx, ids)
+func evaluate(ctx context.Context, tx Tx, ids []int64, auds []platform.Audience, defs []*platform.Definition, reg platform.Registry, cur known) ([]Transition, error) {
+	var load []int64
+	for _, id := range ids {
+		if _, ok := cur[id]; !ok {
+			load = append(load, id)
+		}
+	}
+	profiles, err := tx.LoadProfiles(ctx, load)
 	if err != nil {
 		return nil, err
+	}
+	for _, id := range ids {
+		if p, ok := cur[id]; ok && p != nil {
+			profiles[id] = p
+		}
 	}
 	member, err := tx.Memberships(ctx, ids)
 	if err != nil {

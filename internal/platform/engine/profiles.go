@@ -20,44 +20,44 @@ type normalized struct {
 	attrs map[string]any
 }
 
-// writeProfiles applies upserts then deletes and reports whether any
-// profile changed (and so was queued for audience evaluation).
-func (s *Store) writeProfiles(ctx context.Context, tx Tx, ups []platform.ProfileInput, dels []platform.Identifier, now time.Time) ([]platform.UpsertResult, int, bool, error) {
+// writeProfiles applies upserts then deletes. It returns the state it left
+// each changed profile in (nil: deleted), which is also what it queued for
+// audience evaluation.
+func (s *Store) writeProfiles(ctx context.Context, tx Tx, ups []platform.ProfileInput, dels []platform.Identifier, now time.Time) ([]platform.UpsertResult, int, known, error) {
 	if err := tx.LockProfiles(ctx); err != nil {
-		return nil, 0, false, err
+		return nil, 0, nil, err
 	}
 	fields, err := tx.Fields(ctx)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, 0, nil, err
 	}
 	reg := platform.NewRegistry(fields)
 	in := make([]normalized, len(ups))
 	for i, u := range ups {
 		if in[i], err = normalize(reg, u); err != nil {
-			return nil, 0, false, fmt.Errorf("profile %d: %w", i+1, err)
+			return nil, 0, nil, fmt.Errorf("profile %d: %w", i+1, err)
 		}
 	}
 	delIDs := make([]platform.Identifier, len(dels))
 	for i, d := range dels {
 		if delIDs[i], err = reg.NormalizeIdentifier(d); err != nil {
-			return nil, 0, false, fmt.Errorf("delete %d: %w", i+1, err)
+			return nil, 0, nil, fmt.Errorf("delete %d: %w", i+1, err)
 		}
 	}
 	results := make([]platform.UpsertResult, 0, len(in))
-	changed := false
+	changed := known{}
 	for start := 0; start < len(in); start += chunk {
-		r, c, err := upsertChunk(ctx, tx, in[start:min(start+chunk, len(in))], now)
+		r, err := upsertChunk(ctx, tx, in[start:min(start+chunk, len(in))], now, changed)
 		if err != nil {
-			return nil, 0, false, err
+			return nil, 0, nil, err
 		}
 		results = append(results, r...)
-		changed = changed || c
 	}
 	deleted := 0
 	if len(delIDs) > 0 {
 		owners, err := tx.LookupIdentifiers(ctx, delIDs)
 		if err != nil {
-			return nil, 0, false, err
+			return nil, 0, nil, err
 		}
 		var ids []int64
 		for _, id := range owners {
@@ -68,13 +68,20 @@ func (s *Store) writeProfiles(ctx context.Context, tx Tx, ups []platform.Profile
 		if len(ids) > 0 {
 			slices.Sort(ids)
 			if err := tx.SaveProfiles(ctx, &ProfileChanges{Deleted: ids, Queue: ids}); err != nil {
-				return nil, 0, false, err
+				return nil, 0, nil, err
 			}
-			deleted, changed = len(ids), true
+			deleted = len(ids)
+			for _, id := range ids {
+				changed[id] = nil
+			}
 		}
 	}
 	return results, deleted, changed, nil
 }
+
+// known holds profiles whose current state this transaction already has:
+// a profile, or nil for one deleted.
+type known map[int64]*platform.Profile
 
 func normalize(reg platform.Registry, u platform.ProfileInput) (normalized, error) {
 	if len(u.Identifiers) == 0 {
@@ -112,7 +119,7 @@ type merger struct {
 	now        time.Time
 }
 
-func upsertChunk(ctx context.Context, tx Tx, in []normalized, now time.Time) ([]platform.UpsertResult, bool, error) {
+func upsertChunk(ctx context.Context, tx Tx, in []normalized, now time.Time, changed known) ([]platform.UpsertResult, error) {
 	var ids []platform.Identifier
 	seen := map[platform.Identifier]bool{}
 	for _, n := range in {
@@ -125,7 +132,7 @@ func upsertChunk(ctx context.Context, tx Tx, in []normalized, now time.Time) ([]
 	}
 	owner, err := tx.LookupIdentifiers(ctx, ids)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	var pids []int64
 	for _, pid := range owner {
@@ -135,14 +142,14 @@ func upsertChunk(ctx context.Context, tx Tx, in []normalized, now time.Time) ([]
 	pids = slices.Compact(pids)
 	profiles, err := tx.LoadProfiles(ctx, pids)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if len(profiles) != len(pids) {
-		return nil, false, fmt.Errorf("identifiers refer to %d profiles, %d exist", len(pids), len(profiles))
+		return nil, fmt.Errorf("identifiers refer to %d profiles, %d exist", len(pids), len(profiles))
 	}
 	first, err := tx.AllocateProfileIDs(ctx, len(in))
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	m := &merger{owner: owner, profiles: profiles, fresh: map[int64]bool{}, dirty: map[int64]bool{},
 		deleted: map[int64]bool{}, mergedInto: map[int64]int64{}, owners: map[platform.Identifier]int64{},
@@ -166,18 +173,20 @@ func upsertChunk(ctx context.Context, tx Tx, in []normalized, now time.Time) ([]
 		platform.SortIdentifiers(p.Identifiers)
 		c.Saved = append(c.Saved, p)
 		c.Queue = append(c.Queue, id)
+		changed[id] = p
 	}
 	for id := range m.deleted {
 		c.Deleted = append(c.Deleted, id)
 		c.Queue = append(c.Queue, id)
+		changed[id] = nil
 	}
 	sort.Slice(c.Saved, func(i, j int) bool { return c.Saved[i].ID < c.Saved[j].ID })
 	slices.Sort(c.Deleted)
 	slices.Sort(c.Queue)
 	if len(c.Queue) == 0 {
-		return results, false, nil
+		return results, nil
 	}
-	return results, true, tx.SaveProfiles(ctx, c)
+	return results, tx.SaveProfiles(ctx, c)
 }
 
 // apply resolves one input: the profiles its identifiers lead to are merged

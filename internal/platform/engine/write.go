@@ -47,7 +47,7 @@ func (s *Store) Write(ctx context.Context, b platform.Batch) (platform.WriteResu
 			metrics = append(metrics, platform.Metric{Dimension: platform.DimensionStream, DimensionID: a.Stream,
 				Type: platform.MetricEvents, Timestamp: r.ReceiveTS, Value: float64(r.Count)})
 		}
-		changed := false
+		var changed known
 		if len(b.Upserts) > 0 || len(b.Deletes) > 0 {
 			var err error
 			res.Upserted, res.Deleted, changed, err = s.writeProfiles(ctx, tx, b.Upserts, b.Deletes, now)
@@ -65,8 +65,8 @@ func (s *Store) Write(ctx context.Context, b platform.Batch) (platform.WriteResu
 					Reason: fmt.Sprintf("stored value is %q, expected %q", cur, c.Prev)}
 			}
 		}
-		if changed && !s.opts.DeferAudienceRefresh {
-			stats, m, err := s.refresh(ctx, tx, now)
+		if len(changed) > 0 && !s.opts.DeferAudienceRefresh {
+			stats, m, err := s.refresh(ctx, tx, now, changed)
 			if err != nil {
 				return err
 			}

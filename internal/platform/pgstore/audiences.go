@@ -56,12 +56,13 @@ func (t *wtx) Queued(ctx context.Context, limit int) ([]int64, error) {
 }
 
 func (t *wtx) Dequeue(ctx context.Context, ids []int64) error {
-	_, err := t.tx.Exec(ctx, `DELETE FROM audience_queue WHERE profile_id = ANY($1)`, ids)
+	_, err := t.tx.Exec(ctx, `DELETE FROM audience_queue q USING unnest($1::bigint[]) AS u(id) WHERE q.profile_id = u.id`, ids)
 	return err
 }
 
 func (t *wtx) Memberships(ctx context.Context, profileIDs []int64) (map[int64][]int64, error) {
-	rows, err := t.tx.Query(ctx, `SELECT profile_id, audience_id FROM memberships WHERE profile_id = ANY($1)`, profileIDs)
+	rows, err := t.tx.Query(ctx, `SELECT m.profile_id, m.audience_id
+		FROM unnest($1::bigint[]) AS u(id) JOIN memberships m ON m.profile_id = u.id`, profileIDs)
 	if err != nil {
 		return nil, err
 	}

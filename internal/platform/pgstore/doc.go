@@ -19,5 +19,7 @@
 //     audiences, audience-change counter, system-event counter), so writers
 //     do not deadlock.
 //   - Every statement is parameterised (bulk values as arrays with unnest);
-//     user values never become SQL text.
+//     user values never become SQL text. Lookups by a list of IDs join
+//     unnest($1) rather than "= ANY($1)", which the planner turns into
+//     full scans on large tables.
 package pgstore

@@ -10,13 +10,22 @@ import (
 	"github.com/lakeport/lakeport/internal/platform/platformtest"
 )
 
-func TestConformance(t *testing.T) {
+// opener returns a store in a fresh schema of the test server.
+func opener(t testing.TB) platformtest.Open {
 	base := pgtest.URL(t)
-	platformtest.Run(t, func(t *testing.T, opts platform.Options) platform.Store {
+	return func(t testing.TB, opts platform.Options) platform.Store {
 		s, err := pgstore.Open(context.Background(), pgtest.FreshSchema(t, base), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}
 }
+
+func TestConformance(t *testing.T) { platformtest.Run(t, opener(t)) }
+
+// go test -run '^$' -bench '^BenchmarkUpsertProfiles$' -benchtime 1000000x
+func BenchmarkUpsertProfiles(b *testing.B) { platformtest.BenchUpsertProfiles(b, opener(b)) }
+
+// go test -run '^$' -bench '^BenchmarkAudienceRefresh$' -benchtime 1x
+func BenchmarkAudienceRefresh(b *testing.B) { platformtest.BenchAudienceRefresh(b, opener(b)) }

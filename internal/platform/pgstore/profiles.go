@@ -53,7 +53,8 @@ func loadProfiles(ctx context.Context, q querier, ids []int64) (map[int64]*platf
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := q.Query(ctx, `SELECT id, attrs::text, created_at, updated_at FROM profiles WHERE id = ANY($1)`, ids)
+	rows, err := q.Query(ctx, `SELECT p.id, p.attrs::text, p.created_at, p.updated_at
+		FROM unnest($1::bigint[]) AS u(id) JOIN profiles p ON p.id = u.id`, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +70,9 @@ func loadProfiles(ctx context.Context, q querier, ids []int64) (map[int64]*platf
 
 // addIdentifiers fills in the identifiers of profiles.
 func addIdentifiers(ctx context.Context, q querier, ids []int64, profiles map[int64]*platform.Profile) error {
-	rows, err := q.Query(ctx, `SELECT profile_id, field, value FROM identifiers WHERE profile_id = ANY($1)
-		ORDER BY profile_id, field COLLATE "C", value COLLATE "C"`, ids)
+	rows, err := q.Query(ctx, `SELECT i.profile_id, i.field, i.value
+		FROM unnest($1::bigint[]) AS u(id) JOIN identifiers i ON i.profile_id = u.id
+		ORDER BY i.profile_id, i.field COLLATE "C", i.value COLLATE "C"`, ids)
 	if err != nil {
 		return err
 	}
@@ -142,10 +144,10 @@ func (t *wtx) SaveProfiles(ctx context.Context, c *engine.ProfileChanges) error 
 		}
 	}
 	if len(c.Deleted) > 0 {
-		if _, err := t.tx.Exec(ctx, `DELETE FROM identifiers WHERE profile_id = ANY($1)`, c.Deleted); err != nil {
+		if _, err := t.tx.Exec(ctx, `DELETE FROM identifiers i USING unnest($1::bigint[]) AS u(id) WHERE i.profile_id = u.id`, c.Deleted); err != nil {
 			return err
 		}
-		if _, err := t.tx.Exec(ctx, `DELETE FROM profiles WHERE id = ANY($1)`, c.Deleted); err != nil {
+		if _, err := t.tx.Exec(ctx, `DELETE FROM profiles p USING unnest($1::bigint[]) AS u(id) WHERE p.id = u.id`, c.Deleted); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package platformtest
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -113,4 +114,6 @@ func testMetrics(t *testing.T, open Open) {
 	wantFieldError(t, err, "timestamp")
 	err = s.RecordMetrics(ctx, []platform.Metric{{Type: "rows", Timestamp: t0}})
 	wantFieldError(t, err, "dimension")
+	err = s.RecordMetrics(ctx, []platform.Metric{{Dimension: "job", Type: "rows", Timestamp: t0, Value: math.NaN()}})
+	wantFieldError(t, err, "value")
 }

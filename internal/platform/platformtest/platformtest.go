@@ -16,7 +16,7 @@ import (
 
 // Open returns a new, empty store opened with opts; it is closed by the
 // suite.
-type Open func(t *testing.T, opts platform.Options) platform.Store
+type Open func(t testing.TB, opts platform.Options) platform.Store
 
 type test struct {
 	name string
@@ -131,8 +131,12 @@ func readAll(t *testing.T, s platform.Store, stream string, pageSize int) []plat
 	}
 }
 
-func email(s string) platform.Identifier { return platform.Identifier{Field: platform.FieldEmail, Value: s} }
-func phone(s string) platform.Identifier { return platform.Identifier{Field: platform.FieldPhone, Value: s} }
+func email(s string) platform.Identifier {
+	return platform.Identifier{Field: platform.FieldEmail, Value: s}
+}
+func phone(s string) platform.Identifier {
+	return platform.Identifier{Field: platform.FieldPhone, Value: s}
+}
 
 func upsert(ids []platform.Identifier, attrs map[string]any) platform.ProfileInput {
 	return platform.ProfileInput{Identifiers: ids, Attributes: attrs}

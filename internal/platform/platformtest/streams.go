@@ -431,5 +431,3 @@ func testVolumeMetric(t *testing.T, open Open) {
 		t.Fatalf("stream metrics = %+v, want one point of 7 events at the receive time", ms)
 	}
 }
-
-

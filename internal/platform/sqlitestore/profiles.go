@@ -121,42 +121,24 @@ func (t *wtx) AllocateProfileIDs(ctx context.Context, n int) (int64, error) {
 
 func (t *wtx) SaveProfiles(ctx context.Context, c *engine.ProfileChanges) error {
 	if len(c.Saved) > 0 {
-		type row struct {
-			ID      int64  `json:"i"`
-			Attrs   string `json:"a"`
-			Created int64  `json:"c"`
-			Updated int64  `json:"u"`
-		}
-		rows := make([]row, len(c.Saved))
+		rows := make([][]any, len(c.Saved))
 		for i, p := range c.Saved {
 			attrs, err := json.Marshal(p.Attributes)
 			if err != nil {
 				return err
 			}
-			rows[i] = row{p.ID, string(attrs), micros(p.CreatedAt), micros(p.UpdatedAt)}
+			rows[i] = []any{p.ID, string(attrs), micros(p.CreatedAt), micros(p.UpdatedAt)}
 		}
-		arr, err := jsonArray(rows)
-		if err != nil {
-			return err
-		}
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO profiles (id, attrs, created_at, updated_at)
-			SELECT value->>'i', value->>'a', value->>'c', value->>'u' FROM json_each(?) WHERE true
-			ON CONFLICT (id) DO UPDATE SET attrs = excluded.attrs, created_at = excluded.created_at, updated_at = excluded.updated_at`, arr); err != nil {
+		if err := t.bulk(ctx, bulkProfiles, rows); err != nil {
 			return err
 		}
 	}
 	if len(c.Owners) > 0 {
-		rows := make([][3]any, 0, len(c.Owners))
+		rows := make([][]any, 0, len(c.Owners))
 		for id, pid := range c.Owners {
-			rows = append(rows, [3]any{id.Field, id.Value, pid})
+			rows = append(rows, []any{id.Field, id.Value, pid})
 		}
-		arr, err := jsonArray(rows)
-		if err != nil {
-			return err
-		}
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO identifiers (field, value, profile_id)
-			SELECT value->>0, value->>1, value->>2 FROM json_each(?) WHERE true
-			ON CONFLICT (field, value) DO UPDATE SET profile_id = excluded.profile_id`, arr); err != nil {
+		if err := t.bulk(ctx, bulkIdentifiers, rows); err != nil {
 			return err
 		}
 	}
@@ -173,12 +155,11 @@ func (t *wtx) SaveProfiles(ctx context.Context, c *engine.ProfileChanges) error 
 		}
 	}
 	if len(c.Queue) > 0 {
-		arr, err := jsonArray(c.Queue)
-		if err != nil {
-			return err
+		rows := make([][]any, len(c.Queue))
+		for i, id := range c.Queue {
+			rows[i] = []any{id}
 		}
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO audience_queue (profile_id) SELECT value FROM json_each(?) WHERE true
-			ON CONFLICT (profile_id) DO NOTHING`, arr); err != nil {
+		if err := t.bulk(ctx, bulkQueue, rows); err != nil {
 			return err
 		}
 	}

@@ -32,6 +32,7 @@ type driver struct {
 	w    *sql.DB // the single writer connection
 	r    *sql.DB // readers
 	ins  map[int]*sql.Stmt
+	bulk map[bulkKind]map[int]*sql.Stmt
 }
 
 // insertRows are the row counts of the prepared multi-row event inserts,
@@ -72,6 +73,10 @@ func openDriver(ctx context.Context, path string) (*driver, error) {
 			return nil, err
 		}
 	}
+	if err := d.prepareBulk(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -109,6 +114,11 @@ func (d *driver) migrate(ctx context.Context) error {
 func (d *driver) Close() error {
 	for _, s := range d.ins {
 		s.Close()
+	}
+	for _, m := range d.bulk {
+		for _, s := range m {
+			s.Close()
+		}
 	}
 	return errors.Join(d.r.Close(), d.w.Close())
 }

@@ -10,12 +10,18 @@ import (
 	"github.com/lakeport/lakeport/internal/platform/sqlitestore"
 )
 
-func TestConformance(t *testing.T) {
-	platformtest.Run(t, func(t *testing.T, opts platform.Options) platform.Store {
-		s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "platform.db"), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
+func open(t testing.TB, opts platform.Options) platform.Store {
+	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "platform.db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
+
+func TestConformance(t *testing.T) { platformtest.Run(t, open) }
+
+// go test -run '^$' -bench '^BenchmarkUpsertProfiles$' -benchtime 1000000x
+func BenchmarkUpsertProfiles(b *testing.B) { platformtest.BenchUpsertProfiles(b, open) }
+
+// go test -run '^$' -bench '^BenchmarkAudienceRefresh$' -benchtime 1x
+func BenchmarkAudienceRefresh(b *testing.B) { platformtest.BenchAudienceRefresh(b, open) }

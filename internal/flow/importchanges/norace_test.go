@@ -1,0 +1,5 @@
+//go:build !race
+
+package importchanges_test
+
+const raceEnabled = false
