@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -150,22 +151,32 @@ func (f *Flow) RunWith(ctx context.Context, lh lakehouse.Lakehouse, store platfo
 	if cols.tie != "" {
 		ti = sch.FieldIndices(cols.tie)[0]
 	}
-	for {
-		var rec arrow.RecordBatch
-		err := wd.call(func(ctx context.Context) (err error) { rec, err = rows.Next(wd.ctx); return })
-		if errors.Is(err, io.EOF) {
-			break
+	w.start(ctx)
+	err = func() error {
+		for {
+			var rec arrow.RecordBatch
+			err := wd.call(func(ctx context.Context) (err error) { rec, err = rows.Next(wd.ctx); return })
+			if errors.Is(err, io.EOF) {
+				return w.flush(ctx)
+			}
+			if err != nil {
+				return fmt.Errorf("scan %s: %w", c.table.Plain(), err)
+			}
+			err = w.add(ctx, rec, ki, ti, ri)
+			rec.Release()
+			if err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return res, fmt.Errorf("scan %s: %w", c.table.Plain(), err)
-		}
-		err = w.add(ctx, rec, ki, ti, ri)
-		rec.Release()
-		if err != nil {
-			return res, err
-		}
+	}()
+	if werr := w.finish(); err == nil {
+		err = werr
 	}
-	if err := w.flush(ctx); err != nil {
+	res.Notes["batches"] = w.batches
+	if w.written != nil {
+		res.Notes["watermark"] = positionString(*w.written)
+	}
+	if err != nil {
 		return res, err
 	}
 	var nulls int64
@@ -180,10 +191,6 @@ func (f *Flow) RunWith(ctx context.Context, lh lakehouse.Lakehouse, store platfo
 	if nulls > 0 {
 		log.Warn("rows with a null timestamp are not imported", "table", c.table.Plain(), "column", cols.ts, "rows", nulls)
 	}
-	if w.last != nil {
-		res.Notes["watermark"] = positionString(*w.last)
-	}
-	res.Notes["batches"] = w.batches
 	return res, nil
 }
 
@@ -196,12 +203,14 @@ func positionString(p lakehouse.Position) string {
 
 // writer groups rows into platform writes. A write is cut only between two
 // rows with different positions, so the checkpoint (the last row's
-// position) always means "everything up to here, nothing after".
+// position) always means "everything up to here, nothing after". Writes go
+// through one goroutine, in order, while the next batch is being prepared;
+// after a failed write no later one is attempted.
 type writer struct {
 	store    platform.Store
 	cfg      *config
 	enc      *lakehouse.RowEncoder
-	prev     string
+	prev     string // the checkpoint the next write expects to replace
 	version  int64
 	order    []string
 	progress func(job.Progress)
@@ -209,9 +218,62 @@ type writer struct {
 
 	pending []platform.EventInput
 	bytes   int64
-	last    *lakehouse.Position // position of the last pending (or written) row
-	batches int
+	last    *lakehouse.Position // position of the last pending row
 	buf     []byte
+
+	q       chan queuedWrite
+	done    chan struct{}
+	mu      sync.Mutex
+	err     error               // the first failed write
+	written *lakehouse.Position // position of the last durable write
+	batches int
+}
+
+type queuedWrite struct {
+	batch platform.Batch
+	pos   lakehouse.Position
+	bytes int64
+}
+
+func (w *writer) start(ctx context.Context) {
+	w.q, w.done = make(chan queuedWrite, 1), make(chan struct{})
+	go func() {
+		defer close(w.done)
+		for qw := range w.q {
+			if w.failed() != nil {
+				continue
+			}
+			n := len(qw.batch.Appends[0].Events)
+			if _, err := w.store.Write(ctx, qw.batch); err != nil {
+				w.mu.Lock()
+				w.err = fmt.Errorf("write %d events to stream %s: %w", n, w.cfg.stream, err)
+				w.mu.Unlock()
+				continue
+			}
+			w.mu.Lock()
+			w.res.Rows += int64(n)
+			w.res.Bytes += qw.bytes
+			w.batches++
+			pos := qw.pos
+			w.written = &pos
+			p := job.Progress{Rows: w.res.Rows, Bytes: w.res.Bytes}
+			w.mu.Unlock()
+			w.progress(p)
+		}
+	}()
+}
+
+func (w *writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// finish waits for the queued writes and returns the first failure.
+func (w *writer) finish() error {
+	close(w.q)
+	<-w.done
+	return w.failed()
 }
 
 func (w *writer) add(ctx context.Context, rec arrow.RecordBatch, ki, ti, ri int) error {
@@ -258,26 +320,28 @@ func (w *writer) add(ctx context.Context, rec arrow.RecordBatch, ki, ti, ri int)
 	return nil
 }
 
-// flush writes the pending events and the checkpoint in one transaction.
+// flush queues the pending events and their checkpoint as one write (one
+// transaction).
 func (w *writer) flush(ctx context.Context) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
 	if len(w.pending) == 0 {
 		return nil
 	}
 	cp := Checkpoint{Table: w.cfg.table, Order: w.order, After: *w.last, Version: w.version}
 	next := cp.encode()
-	_, err := w.store.Write(ctx, platform.Batch{
+	qw := queuedWrite{pos: *w.last, bytes: w.bytes, batch: platform.Batch{
 		Appends:    []platform.Append{{Stream: w.cfg.stream, Events: w.pending}},
 		Checkpoint: &platform.Checkpoint{Key: w.cfg.key, Prev: w.prev, Next: next},
-	})
-	if err != nil {
-		return fmt.Errorf("write %d events to stream %s: %w", len(w.pending), w.cfg.stream, err)
+	}}
+	select {
+	case w.q <- qw:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	w.prev = next
-	w.res.Rows += int64(len(w.pending))
-	w.res.Bytes += w.bytes
-	w.batches++
-	w.pending, w.bytes = w.pending[:0], 0
-	w.progress(job.Progress{Rows: w.res.Rows, Bytes: w.res.Bytes})
+	w.pending, w.bytes = make([]platform.EventInput, 0, w.cfg.batchSize), 0
 	return nil
 }
 

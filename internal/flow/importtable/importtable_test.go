@@ -103,7 +103,7 @@ func (f *fixture) add(t *testing.T, n int, ts func(i int) *time.Duration) {
 
 func dur(d time.Duration) *time.Duration { return &d }
 
-func spec(t *testing.T, name, settings string) *job.Spec {
+func spec(t testing.TB, name, settings string) *job.Spec {
 	t.Helper()
 	s := &job.Spec{Name: name, Kind: importtable.Kind, Connection: "lake"}
 	if err := yaml.Unmarshal([]byte(settings), &s.Settings); err != nil {

@@ -570,7 +570,12 @@ func (r *orderedRows) emit(ctx context.Context, recs []arrow.RecordBatch) error 
 		for i := range perm {
 			perm[i] = i
 		}
-		slices.SortStableFunc(perm, func(x, y int) int { return less(x, y) })
+		slices.SortFunc(perm, func(x, y int) int {
+			if c := less(x, y); c != 0 {
+				return c
+			}
+			return cmpInt(int64(x), int64(y)) // equal positions keep their read order
+		})
 		if out, err = take(ctx, whole, perm); err != nil {
 			return err
 		}
