@@ -118,3 +118,29 @@ echo "| Lakeport datafile.Writer (arrow-go pqarrow) | $(fmt_rate "$gr") | $(awk 
 echo "| DuckDB COPY ... (FORMAT parquet) | $(fmt_rate "$dr") | 1.00x | $(median "${d_rss[@]}") MiB | $(median "${d_mib[@]}") MiB | 1 |"
 echo
 echo "all runs: Lakeport rows/s ${g_rate[*]}; DuckDB rows/s ${d_rate[*]}. Raw output: $log"
+
+# Table level (internal/delta): Table.Append of the same shape of rows (data
+# files + statistics + the commit) and Table.Merge of 100k keys into a
+# 10M-row table written by Lakeport (~14 files), once with the keys spread
+# over every file and once clustered in one id range. Each runs in its own process.
+tbin=$dir/delta.test
+say "building the table benchmark binary"
+go test -c -o "$tbin" ./internal/delta
+table_run() {
+  local out
+  out=$(cd internal/delta && "$tbin" -test.run '^$' -test.bench "^$1\$" -test.benchtime 1x -test.cpu "$cpu" -test.timeout 60m 2>&1) \
+    || { echo "$out" >&2; exit 1; }
+  echo "$out" >>"$log"
+  echo "$out" | awk -v name="$1" '$1 ~ "^"name {
+      for (i = 3; i < NF; i++) m[$(i+1)] = $i
+      printf "%s %s %s %s\n", m["ns/op"], m["rows/s"], m["peak-RSS-MiB"], (m["files-rewritten"] == "" ? m["files"] : m["files-rewritten"])
+    }'
+}
+echo
+echo "| table operation | seconds | rows/s | peak RSS | files written or rewritten |"
+echo "|---|---:|---:|---:|---:|"
+for b in BenchmarkAppendEvents BenchmarkMerge100kSpread BenchmarkMerge100kClustered; do
+  say "table level: $b"
+  read -r ns rate rss files <<<"$(table_run "$b")"
+  awk -v b="$b" -v ns="$ns" -v r="$rate" -v rss="$rss" -v f="$files" 'BEGIN { printf "| %s | %.2f | %.0fk | %s MiB | %s |\n", b, ns / 1e9, r / 1000, rss, f }'
+done
