@@ -30,6 +30,11 @@
 //     from Changes or from Rows.Next, never silently fewer rows.
 //   - Load commits all its files in one table commit tagged with its key;
 //     a key already committed (same App, same or lower Version) is a no-op.
+//   - A pinned version whose files or log were cleaned up is a
+//     *VersionUnavailableError (ErrVersionUnavailable), never a partial read.
 //   - Errors are classified: ErrInvalid (never retried), ErrNotFound,
-//     ErrChangesUnavailable, ErrUnsupported; they name the table and column.
+//     ErrChangesUnavailable, ErrVersionUnavailable, ErrUnsupported; they
+//     name the table and column. Invalid and not-found errors match
+//     errs.ErrInvalid and unsupported ones errs.ErrUnsupported, so the job
+//     runner never retries them.
 package lakehouse

@@ -17,6 +17,7 @@ var (
 	ErrInvalid            = errors.New("invalid input")
 	ErrNotFound           = errors.New("not found")
 	ErrChangesUnavailable = errors.New("changes unavailable")
+	ErrVersionUnavailable = errors.New("version unavailable")
 	ErrUnsupported        = errors.New("unsupported")
 )
 
@@ -77,3 +78,19 @@ func (e *UnsupportedError) Is(target error) bool {
 	return target == ErrUnsupported || target == errs.ErrUnsupported
 }
 func (e *UnsupportedError) Unwrap() error { return e.Err }
+
+// VersionUnavailableError is a table version that can no longer be read:
+// its log or data files were cleaned up (vacuum, log retention). A reader
+// pinned to it must pin a newer version.
+type VersionUnavailableError struct {
+	Table   TableName
+	Version int64
+	Reason  string
+	Err     error
+}
+
+func (e *VersionUnavailableError) Error() string {
+	return fmt.Sprintf("%s: version %d can no longer be read: %s", e.Table.Plain(), e.Version, e.Reason)
+}
+func (e *VersionUnavailableError) Is(target error) bool { return target == ErrVersionUnavailable }
+func (e *VersionUnavailableError) Unwrap() error        { return e.Err }

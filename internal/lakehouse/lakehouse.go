@@ -25,7 +25,9 @@ type Lakehouse interface {
 	Describe(ctx context.Context, name TableName) (*Description, error)
 	// Scan streams the rows of a table at a pinned version: in the order of
 	// req.Order (see Order), or without an order in an order that is stable
-	// for that version (so req.Offset can resume a scan).
+	// for that version (so req.Offset can resume a scan). A version whose
+	// log or files were cleaned up fails with a *VersionUnavailableError,
+	// from Scan or from Rows.Next.
 	Scan(ctx context.Context, name TableName, req ScanRequest) (Rows, error)
 	// CountNulls counts the rows at version whose column is NULL (the rows an
 	// ordered scan on that column never returns).
@@ -136,9 +138,8 @@ type ScanRequest struct {
 type Order struct {
 	Column     string
 	TieBreaker string
-	// After keeps only rows strictly after this position in the order:
-	// Column > After.Key, or Column = After.Key and TieBreaker > After.Tie
-	// (with no tie-breaker, or a NULL After.Tie... see Position).
+	// After keeps only rows strictly after this position in the order (see
+	// Position).
 	After *Position
 	// From keeps only rows with Column >= From.
 	From *Value

@@ -61,5 +61,11 @@
 //     cannot be told from an imported one, and is not re-sent); with
 //     delete_profiles on, profiles holding a value of the identifier field
 //     that the table no longer holds are deleted (the table is taken as the
-//     source of truth for that field). Then it follows the feed again.
+//     source of truth for that field). Then it follows the feed again. The
+//     same happens when the version a first snapshot was pinned to was
+//     vacuumed before the snapshot finished loading, and when the table's
+//     version is behind the checkpoint (the table was dropped and created
+//     again).
+//   - Result.Rows counts the profile upserts and deletions written;
+//     Result.Bytes the bytes of the events.
 package importchanges

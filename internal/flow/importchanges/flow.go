@@ -155,11 +155,37 @@ func (f *Flow) RunWith(ctx context.Context, lh lakehouse.Lakehouse, store platfo
 }
 
 func (r *run) loop(ctx context.Context, d *lakehouse.Description) error {
+	if r.cp.Version > d.Version && r.cp.Phase != PhasePurge {
+		// the table is older than the checkpoint: it was dropped and
+		// created again. Load it as it is now and apply the difference.
+		r.log.Warn("table version is behind the checkpoint; re-snapshotting", "table", r.c.table.Plain(), "checkpoint", r.cp.Version, "table_version", d.Version)
+		r.res.Notes["resnapshot_reason"] = fmt.Sprintf("the table's version %d is behind the checkpoint's %d (was it recreated?)", d.Version, r.cp.Version)
+		until := r.cp.EventsUntil
+		r.cp = Checkpoint{Table: r.c.table, Phase: PhaseResnapshot, Version: d.Version, EventsUntil: until, EventsAfter: until, Resnapshots: r.cp.Resnapshots + 1}
+		if err := r.flush(ctx, true); err != nil {
+			return err
+		}
+	}
 	for step := 0; step < 100; step++ {
 		switch r.cp.Phase {
 		case PhaseSnapshot, PhaseResnapshot:
 			if err := r.snapshot(ctx); err != nil {
-				return err
+				if !errors.Is(err, lakehouse.ErrVersionUnavailable) || r.cp.Version >= d.Version {
+					return err
+				}
+				// the pinned version was vacuumed before the snapshot was
+				// loaded: load the current one, applying the difference
+				if ferr := r.flush(ctx, false); ferr != nil {
+					return ferr
+				}
+				r.log.Warn("snapshot version unavailable; re-snapshotting", "table", r.c.table.Plain(), "version", r.cp.Version, "err", err)
+				r.res.Notes["resnapshot_reason"] = err.Error()
+				until := r.cp.EventsUntil
+				r.cp = Checkpoint{Table: r.c.table, Phase: PhaseResnapshot, Version: d.Version, EventsUntil: until, EventsAfter: until, Resnapshots: r.cp.Resnapshots + 1}
+				if err := r.flush(ctx, true); err != nil {
+					return err
+				}
+				continue
 			}
 			next := Checkpoint{Table: r.c.table, Phase: PhaseChanges, Version: r.cp.Version, EventsUntil: r.cp.EventsUntil, Resnapshots: r.cp.Resnapshots}
 			if r.cp.Phase == PhaseResnapshot && r.c.s.DeleteProfiles {

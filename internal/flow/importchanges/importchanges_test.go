@@ -566,3 +566,77 @@ func TestResumeAfterFailures(t *testing.T) {
 func arrowFromJSON(s *arrow.Schema, js string) (arrow.RecordBatch, int64, error) {
 	return array.RecordFromJSON(memory.DefaultAllocator, s, strings.NewReader(js))
 }
+
+// A table dropped and created again (its version behind the checkpoint) is
+// re-snapshotted, not ignored.
+func TestRecreatedTable(t *testing.T) {
+	f := newFixture(t)
+	f.create(t, "users", users, true)
+	f.append(t, "users", users, user(1, "Ada", 36, true))
+	f.append(t, "users", users, user(2, "Bob", 41, false))
+	f.merge(t, "users", users, "customer_id", user(2, "Bobby", 41, false))
+	s := spec(t, "users", userSettings+"delete_profiles: true\n")
+	f.run(t, s)
+	dir, _ := f.lh.TablePath(tname("users"))
+	f.lh.Close()
+	os.RemoveAll(dir)
+	lh, err := local.Open(filepath.Dir(filepath.Dir(filepath.Dir(dir))), local.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.lh = lh
+	t.Cleanup(func() { lh.Close() })
+	f.create(t, "users", users, true)
+	f.append(t, "users", users, user(3, "Cy", 29, false))
+	res := f.run(t, s)
+	if res.Notes["resnapshots"] != 1 || res.Notes["profile_deletes"] != int64(2) {
+		t.Errorf("notes %+v", res.Notes)
+	}
+	if got := f.profiles(t); len(got) != 1 || !strings.HasPrefix(got[0], "3: age=29 first_name=Cy") {
+		t.Errorf("profiles %v", got)
+	}
+}
+
+// The first snapshot is interrupted, and its pinned version is vacuumed
+// before the next run: that run loads the current version instead,
+// emitting only the events not yet written.
+func TestSnapshotVersionVacuumed(t *testing.T) {
+	f := newFixture(t)
+	f.create(t, "activity", activity, true)
+	var rows [][]any
+	for i := 0; i < 40; i++ {
+		rows = append(rows, []any{i, fmt.Sprint("c", i), "page_view", t0.Add(time.Duration(i) * time.Second), nil})
+	}
+	f.append(t, "activity", activity, rows...)
+	failing := &failingStore{Store: f.store}
+	f.env.Platform = failing
+	failing.failAfter.Store(2)
+	s := spec(t, "activity", activitySettings+"batch_size: 5\ndelete_profiles: true\n")
+	if _, err := f.tryRun(s); err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("first run: %v", err)
+	}
+	f.delete(t, "activity", "event_id < 3")
+	time.Sleep(5 * time.Millisecond)
+	if _, err := f.table(t, "activity").Vacuum(ctx, delta.VacuumOptions{Retention: time.Nanosecond, AllowShortRetention: true}); err != nil {
+		t.Fatal(err)
+	}
+	failing.failAfter.Store(1 << 30)
+	res := f.run(t, s)
+	if res.Notes["resnapshots"] != 1 || !strings.Contains(fmt.Sprint(res.Notes["resnapshot_reason"]), "can no longer be read") {
+		t.Fatalf("notes %+v", res.Notes)
+	}
+	evs := f.events(t, "databricks_main_crm_activity")
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if seen[e] {
+			t.Fatalf("duplicate event %s", e)
+		}
+		seen[e] = true
+	}
+	if len(evs) != 40 {
+		t.Errorf("%d events, want 40", len(evs))
+	}
+	if got := f.profiles(t); len(got) != 37 {
+		t.Errorf("%d profiles, want 37", len(got))
+	}
+}

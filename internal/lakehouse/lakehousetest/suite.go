@@ -38,6 +38,7 @@ func Run(t *testing.T, open Open) {
 		{"CountNulls", testCountNulls},
 		{"Changes", testChanges},
 		{"ChangesUnavailable", testChangesUnavailable},
+		{"VersionUnavailable", testVersionUnavailable},
 		{"Load", testLoad},
 	}
 	for _, tc := range tests {
@@ -904,5 +905,29 @@ func testLoad(t *testing.T, h Harness) {
 	_, err = lh.Load(ctx, n, lakehouse.LoadRequest{Files: []string{p1 + ".missing.parquet"}, Key: lakehouse.LoadKey{App: "x", Version: 1}})
 	if err == nil {
 		t.Errorf("load of a missing file: no error")
+	}
+}
+
+func testVersionUnavailable(t *testing.T, h Harness) {
+	lh := h.Lakehouse()
+	n := name("main", "crm", "users")
+	create(t, h, n, simple, TableOptions{ChangeDataFeed: true})
+	v1 := appendRows(t, h, n, Batch(simple, []any{1, "ada"}, []any{2, "bob"}))
+	v2 := must(h.Delete(ctx, n, "id", []int64{1}))(t)
+	if err := h.ExpireChanges(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := lh.Scan(ctx, n, lakehouse.ScanRequest{Version: v1})
+	if err == nil {
+		err = drain(rs)
+	}
+	wantErr(t, err, lakehouse.ErrVersionUnavailable, "main.crm.users")
+	rs, err = lh.Scan(ctx, n, lakehouse.ScanRequest{Version: v1, Order: &lakehouse.Order{Column: "id"}})
+	if err == nil {
+		err = drain(rs)
+	}
+	wantErr(t, err, lakehouse.ErrVersionUnavailable, "main.crm.users")
+	if got := readAll(t, must(lh.Scan(ctx, n, lakehouse.ScanRequest{Version: v2}))(t)); !slices.Equal(got, []string{"2|bob"}) {
+		t.Errorf("current version: %v", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/lakeport/lakeport/internal/blob"
 	"github.com/lakeport/lakeport/internal/delta"
 	"github.com/lakeport/lakeport/internal/delta/predicate"
 	"github.com/lakeport/lakeport/internal/lakehouse"
@@ -313,6 +314,10 @@ func (l *Lakehouse) Scan(ctx context.Context, name lakehouse.TableName, req lake
 	}
 	s, err := l.snapshot(ctx, name, delta.AtVersion(req.Version))
 	if err != nil {
+		var ve *delta.VersionError
+		if errors.As(err, &ve) && strings.Contains(ve.Reason, "cannot be reconstructed") {
+			return nil, &lakehouse.VersionUnavailableError{Table: name, Version: req.Version, Reason: ve.Reason, Err: err}
+		}
 		return nil, err
 	}
 	cols, err := resolveColumns(name, s, req.Columns)
@@ -332,18 +337,32 @@ func (l *Lakehouse) Scan(ctx context.Context, name lakehouse.TableName, req lake
 	if err != nil {
 		return nil, wrapDelta(name, err)
 	}
-	return &skipRows{Batches: b, skip: req.Offset}, nil
+	return &skipRows{Batches: b, skip: req.Offset, name: name, version: req.Version}, nil
+}
+
+// versionError classifies an error met while reading a version's files: a
+// missing file means the version was vacuumed.
+func versionError(name lakehouse.TableName, version int64, err error) error {
+	if errors.Is(err, blob.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		return &lakehouse.VersionUnavailableError{Table: name, Version: version, Reason: "a data file was removed (vacuumed)", Err: err}
+	}
+	return wrapDelta(name, err)
 }
 
 // skipRows drops the first rows of a stream (an unordered scan's offset).
 type skipRows struct {
 	delta.Batches
-	skip int64
+	skip    int64
+	name    lakehouse.TableName
+	version int64
 }
 
 func (r *skipRows) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	for {
 		rec, err := r.Batches.Next(ctx)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, versionError(r.name, r.version, err)
+		}
 		if err != nil || r.skip == 0 {
 			return rec, err
 		}

@@ -448,7 +448,7 @@ func (r *orderedRows) read(ctx context.Context, a, b *int64, single bool) ([]arr
 		}
 		if err != nil {
 			releaseAll(recs)
-			return nil, nil, wrapDelta(r.name, err)
+			return nil, nil, versionError(r.name, r.snap.Version(), err)
 		}
 		recs = append(recs, rec)
 		n += rec.NumRows()

@@ -104,7 +104,10 @@ type ProfileChanges struct {
 	Saved []*platform.Profile
 	// Owners sets the owning profile of each identifier (insert or move).
 	Owners map[platform.Identifier]int64
-	// Deleted profiles are removed with any identifiers still theirs.
+	// Released identifiers are removed (those of deleted profiles).
+	Released []platform.Identifier
+	// Deleted profiles are removed (their identifiers were moved or
+	// released).
 	Deleted []int64
 	// Queue holds the profiles to evaluate against audiences.
 	Queue []int64

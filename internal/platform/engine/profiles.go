@@ -67,7 +67,15 @@ func (s *Store) writeProfiles(ctx context.Context, tx Tx, ups []platform.Profile
 		}
 		if len(ids) > 0 {
 			slices.Sort(ids)
-			if err := tx.SaveProfiles(ctx, &ProfileChanges{Deleted: ids, Queue: ids}); err != nil {
+			doomed, err := tx.LoadProfiles(ctx, ids)
+			if err != nil {
+				return nil, 0, nil, err
+			}
+			var released []platform.Identifier
+			for _, p := range doomed {
+				released = append(released, p.Identifiers...)
+			}
+			if err := tx.SaveProfiles(ctx, &ProfileChanges{Released: released, Deleted: ids, Queue: ids}); err != nil {
 				return nil, 0, nil, err
 			}
 			deleted = len(ids)

@@ -62,7 +62,7 @@ func (t *wtx) Dequeue(ctx context.Context, ids []int64) error {
 
 func (t *wtx) Memberships(ctx context.Context, profileIDs []int64) (map[int64][]int64, error) {
 	rows, err := t.tx.Query(ctx, `SELECT m.profile_id, m.audience_id
-		FROM unnest($1::bigint[]) AS u(id) JOIN memberships m ON m.profile_id = u.id`, profileIDs)
+		FROM unnest($1::bigint[]) AS u(id) CROSS JOIN LATERAL (SELECT * FROM memberships WHERE profile_id = u.id OFFSET 0) m`, profileIDs)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,9 @@
 //     audiences, audience-change counter, system-event counter), so writers
 //     do not deadlock.
 //   - Every statement is parameterised (bulk values as arrays with unnest);
-//     user values never become SQL text. Lookups by a list of IDs join
-//     unnest($1) rather than "= ANY($1)", which the planner turns into
-//     full scans on large tables.
+//     user values never become SQL text. Lookups by a list of IDs are
+//     unnest($1) CROSS JOIN LATERAL (... OFFSET 0): an index probe per ID
+//     that the planner cannot flatten, so no plan depends on statistics
+//     (right after a bulk load there are none, and "= ANY($1)" or a plain
+//     join became full scans per page).
 package pgstore

@@ -43,6 +43,11 @@ func openDriver(ctx context.Context, url string) (*driver, error) {
 		return nil, platform.Invalidf("platform store: bad PostgreSQL URL: %v", redact(err))
 	}
 	cc := cfg.ConnConfig
+	// Every statement is a key lookup or a short range: JIT compilation only
+	// adds latency (and fires on the inflated estimates of fresh tables).
+	if _, set := cc.RuntimeParams["jit"]; !set {
+		cc.RuntimeParams["jit"] = "off"
+	}
 	name := fmt.Sprintf("postgres://%s:%d/%s", cc.Host, cc.Port, cc.Database)
 	if sp := cc.RuntimeParams["search_path"]; sp != "" {
 		name += "?search_path=" + sp

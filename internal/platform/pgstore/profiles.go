@@ -54,7 +54,7 @@ func loadProfiles(ctx context.Context, q querier, ids []int64) (map[int64]*platf
 		return out, nil
 	}
 	rows, err := q.Query(ctx, `SELECT p.id, p.attrs::text, p.created_at, p.updated_at
-		FROM unnest($1::bigint[]) AS u(id) JOIN profiles p ON p.id = u.id`, ids)
+		FROM unnest($1::bigint[]) AS u(id) CROSS JOIN LATERAL (SELECT * FROM profiles WHERE id = u.id OFFSET 0) p`, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func loadProfiles(ctx context.Context, q querier, ids []int64) (map[int64]*platf
 // addIdentifiers fills in the identifiers of profiles.
 func addIdentifiers(ctx context.Context, q querier, ids []int64, profiles map[int64]*platform.Profile) error {
 	rows, err := q.Query(ctx, `SELECT i.profile_id, i.field, i.value
-		FROM unnest($1::bigint[]) AS u(id) JOIN identifiers i ON i.profile_id = u.id
+		FROM unnest($1::bigint[]) AS u(id) CROSS JOIN LATERAL (SELECT * FROM identifiers WHERE profile_id = u.id OFFSET 0) i
 		ORDER BY i.profile_id, i.field COLLATE "C", i.value COLLATE "C"`, ids)
 	if err != nil {
 		return err
@@ -143,10 +143,17 @@ func (t *wtx) SaveProfiles(ctx context.Context, c *engine.ProfileChanges) error 
 			return err
 		}
 	}
-	if len(c.Deleted) > 0 {
-		if _, err := t.tx.Exec(ctx, `DELETE FROM identifiers i USING unnest($1::bigint[]) AS u(id) WHERE i.profile_id = u.id`, c.Deleted); err != nil {
+	if n := len(c.Released); n > 0 {
+		fields, values := make([]string, n), make([]string, n)
+		for i, id := range c.Released {
+			fields[i], values[i] = id.Field, id.Value
+		}
+		if _, err := t.tx.Exec(ctx, `DELETE FROM identifiers i USING unnest($1::text[], $2::text[]) AS u(field, value)
+			WHERE i.field = u.field AND i.value = u.value`, fields, values); err != nil {
 			return err
 		}
+	}
+	if len(c.Deleted) > 0 {
 		if _, err := t.tx.Exec(ctx, `DELETE FROM profiles p USING unnest($1::bigint[]) AS u(id) WHERE p.id = u.id`, c.Deleted); err != nil {
 			return err
 		}

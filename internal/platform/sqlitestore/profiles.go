@@ -142,15 +142,13 @@ func (t *wtx) SaveProfiles(ctx context.Context, c *engine.ProfileChanges) error 
 			return err
 		}
 	}
-	if len(c.Deleted) > 0 {
-		arr, err := jsonArray(c.Deleted)
-		if err != nil {
+	for _, id := range c.Released {
+		if _, err := t.tx.ExecContext(ctx, `DELETE FROM identifiers WHERE field = ? AND value = ?`, id.Field, id.Value); err != nil {
 			return err
 		}
-		if _, err := t.tx.ExecContext(ctx, `DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(?1))`, arr); err != nil {
-			return err
-		}
-		if _, err := t.tx.ExecContext(ctx, `DELETE FROM profiles WHERE id IN (SELECT value FROM json_each(?1))`, arr); err != nil {
+	}
+	for _, id := range c.Deleted {
+		if _, err := t.tx.ExecContext(ctx, `DELETE FROM profiles WHERE id = ?`, id); err != nil {
 			return err
 		}
 	}
