@@ -51,5 +51,4 @@ for store in $STORES; do
   run "$bin" BenchmarkAudienceRefresh 1x LAKEPORT_BENCH_PROFILES=$((PROFILES / 10)) LAKEPORT_BENCH_CHANGES="$CHANGES"
 done
 
-echo "== results (also in $results)"
-cat "$results"
+echo "== done: the benchmark lines above are also in $results"
