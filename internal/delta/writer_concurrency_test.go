@@ -134,9 +134,17 @@ func TestConcurrentWritersS3(t *testing.T) {
 	concurrentWriters(t, context.Background(), s3Prefix(t, "concurrent"))
 }
 
-func TestConcurrentProcesses(t *testing.T) {
+func TestConcurrentProcessesLocal(t *testing.T) {
+	concurrentProcesses(t, filepath.Join(t.TempDir(), "t"))
+}
+
+func TestConcurrentProcessesS3(t *testing.T) {
+	concurrentProcesses(t, s3Prefix(t, "processes"))
+}
+
+// concurrentProcesses runs several writer processes appending to one table.
+func concurrentProcesses(t *testing.T, loc string) {
 	ctx := context.Background()
-	loc := filepath.Join(t.TempDir(), "t")
 	tbl := newModelTable(t, ctx, loc)
 	const procs, appends = 4, 10
 	exe, err := os.Executable()
