@@ -137,7 +137,7 @@ const maxLogLine = 256 << 20
 // ignored, as the protocol requires; malformed JSON is an error naming the line.
 func ParseActions(r io.Reader) ([]Action, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLogLine)
+	sc.Buffer(make([]byte, 0, 4<<10), maxLogLine)
 	var out []Action
 	line := 0
 	for sc.Scan() {

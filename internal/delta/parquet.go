@@ -28,7 +28,7 @@ func openParquet(ctx context.Context, b *blob.Bucket, key string, batchSize int)
 	}
 	props := parquet.NewReaderProperties(memory.DefaultAllocator)
 	props.BufferedStreamEnabled = true
-	props.BufferSize = 1 << 20
+	props.BufferSize = 262144
 	rdr, err := file.NewParquetReader(f, file.WithReadProps(props))
 	if err != nil {
 		f.Close()
