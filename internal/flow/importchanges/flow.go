@@ -97,7 +97,7 @@ type run struct {
 	reg      platform.Registry
 	log      *slog.Logger
 	progress func(job.Progress)
-	wd       *watchdog
+	wd       *lakehouse.Watchdog
 
 	prev string     // stored checkpoint value
 	cp   Checkpoint // position after the rows added to pending
@@ -123,10 +123,10 @@ func (f *Flow) RunWith(ctx context.Context, lh lakehouse.Lakehouse, store platfo
 	}
 	res := job.Result{Notes: map[string]any{}}
 	r := &run{c: c, lh: lh, store: store, log: log, progress: progress, res: &res, counts: map[string]int64{}, pendingDel: map[string]bool{}}
-	r.wd = newWatchdog(ctx, c.queryTimeout)
-	defer r.wd.stop()
+	r.wd = lakehouse.NewWatchdog(ctx, c.queryTimeout)
+	defer r.wd.Stop()
 	var d *lakehouse.Description
-	err := r.wd.call(func(ctx context.Context) (err error) { d, r.m, err = c.validate(ctx, lh, store); return })
+	err := r.wd.Call(func(ctx context.Context) (err error) { d, r.m, err = c.validate(ctx, lh, store); return })
 	if err != nil {
 		return res, err
 	}
@@ -243,8 +243,8 @@ func (r *run) loop(ctx context.Context, d *lakehouse.Description) error {
 func (r *run) snapshot(ctx context.Context) error {
 	r.res.Notes["snapshot_version"] = r.cp.Version
 	var rows lakehouse.Rows
-	err := r.wd.call(func(context.Context) (err error) {
-		rows, err = r.lh.Scan(r.wd.ctx, r.c.table, lakehouse.ScanRequest{Version: r.cp.Version, Columns: r.m.columns(), Offset: r.cp.Rows, BatchSize: min(r.c.batchSize, 65536)})
+	err := r.wd.Call(func(context.Context) (err error) {
+		rows, err = r.lh.Scan(r.wd.Context(), r.c.table, lakehouse.ScanRequest{Version: r.cp.Version, Columns: r.m.columns(), Offset: r.cp.Rows, BatchSize: min(r.c.batchSize, 65536)})
 		return
 	})
 	if err != nil {
@@ -265,8 +265,8 @@ func (r *run) snapshot(ctx context.Context) error {
 // it already applied) through end.
 func (r *run) changes(ctx context.Context, start, end int64) error {
 	var rows lakehouse.Rows
-	err := r.wd.call(func(context.Context) (err error) {
-		rows, err = r.lh.Changes(r.wd.ctx, r.c.table, lakehouse.ChangesRequest{StartVersion: start, EndVersion: end, Columns: r.m.columns(), BatchSize: min(r.c.batchSize, 65536)})
+	err := r.wd.Call(func(context.Context) (err error) {
+		rows, err = r.lh.Changes(r.wd.Context(), r.c.table, lakehouse.ChangesRequest{StartVersion: start, EndVersion: end, Columns: r.m.columns(), BatchSize: min(r.c.batchSize, 65536)})
 		return
 	})
 	if err != nil {
@@ -303,7 +303,7 @@ func (r *run) changes(ctx context.Context, start, end int64) error {
 func (r *run) each(rows lakehouse.Rows, fn func(rec arrow.RecordBatch, i int) error) error {
 	for {
 		var rec arrow.RecordBatch
-		err := r.wd.call(func(context.Context) (err error) { rec, err = rows.Next(r.wd.ctx); return })
+		err := r.wd.Call(func(context.Context) (err error) { rec, err = rows.Next(r.wd.Context()); return })
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -430,8 +430,8 @@ func (r *run) purge(ctx context.Context) error {
 	seed := maphash.MakeSeed()
 	var keys []uint64
 	var rows lakehouse.Rows
-	err := r.wd.call(func(context.Context) (err error) {
-		rows, err = r.lh.Scan(r.wd.ctx, r.c.table, lakehouse.ScanRequest{Version: r.cp.Version, Columns: []string{r.m.idColumn}})
+	err := r.wd.Call(func(context.Context) (err error) {
+		rows, err = r.lh.Scan(r.wd.Context(), r.c.table, lakehouse.ScanRequest{Version: r.cp.Version, Columns: []string{r.m.idColumn}})
 		return
 	})
 	if err != nil {
@@ -497,29 +497,3 @@ func (r *run) notes() {
 		n["stream"] = r.c.stream
 	}
 }
-
-// watchdog cancels lakehouse calls that take longer than the query timeout.
-type watchdog struct {
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	timeout time.Duration
-}
-
-var errQueryTimeout = errors.New("query timeout")
-
-func newWatchdog(ctx context.Context, timeout time.Duration) *watchdog {
-	c, cancel := context.WithCancelCause(ctx)
-	return &watchdog{ctx: c, cancel: cancel, timeout: timeout}
-}
-
-func (w *watchdog) call(fn func(ctx context.Context) error) error {
-	t := time.AfterFunc(w.timeout, func() { w.cancel(errQueryTimeout) })
-	err := fn(w.ctx)
-	t.Stop()
-	if errors.Is(context.Cause(w.ctx), errQueryTimeout) {
-		return errs.Wrap(errs.Transient, fmt.Errorf("the lakehouse did not answer within the query timeout (%s): %w", w.timeout, err))
-	}
-	return err
-}
-
-func (w *watchdog) stop() { w.cancel(nil) }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -92,11 +91,11 @@ func (f *Flow) RunWith(ctx context.Context, lh lakehouse.Lakehouse, store platfo
 		log = slog.New(slog.DiscardHandler)
 	}
 	res := job.Result{Notes: map[string]any{"stream": c.stream}}
-	wd := newWatchdog(ctx, c.queryTimeout)
-	defer wd.stop()
+	wd := lakehouse.NewWatchdog(ctx, c.queryTimeout)
+	defer wd.Stop()
 
 	var d *lakehouse.Description
-	err := wd.call(func(ctx context.Context) (err error) { d, err = lh.Describe(ctx, c.table); return })
+	err := wd.Call(func(ctx context.Context) (err error) { d, err = lh.Describe(ctx, c.table); return })
 	if err != nil {
 		return res, describeError(c.spec, c.table, err)
 	}
@@ -135,8 +134,8 @@ func (f *Flow) RunWith(ctx context.Context, lh lakehouse.Lakehouse, store platfo
 	}
 	res.Notes["table_version"] = d.Version
 	var rows lakehouse.Rows
-	err = wd.call(func(ctx context.Context) (err error) {
-		rows, err = lh.Scan(wd.ctx, c.table, lakehouse.ScanRequest{Version: d.Version, Order: o, BatchSize: min(c.batchSize, 65536)})
+	err = wd.Call(func(ctx context.Context) (err error) {
+		rows, err = lh.Scan(wd.Context(), c.table, lakehouse.ScanRequest{Version: d.Version, Order: o, BatchSize: min(c.batchSize, 65536)})
 		return
 	})
 	if err != nil {
@@ -155,7 +154,7 @@ func (f *Flow) RunWith(ctx context.Context, lh lakehouse.Lakehouse, store platfo
 	err = func() error {
 		for {
 			var rec arrow.RecordBatch
-			err := wd.call(func(ctx context.Context) (err error) { rec, err = rows.Next(wd.ctx); return })
+			err := wd.Call(func(ctx context.Context) (err error) { rec, err = rows.Next(wd.Context()); return })
 			if errors.Is(err, io.EOF) {
 				return w.flush(ctx)
 			}
@@ -180,7 +179,7 @@ func (f *Flow) RunWith(ctx context.Context, lh lakehouse.Lakehouse, store platfo
 		return res, err
 	}
 	var nulls int64
-	err = wd.call(func(ctx context.Context) (err error) {
+	err = wd.Call(func(ctx context.Context) (err error) {
 		nulls, err = lh.CountNulls(ctx, c.table, d.Version, cols.ts)
 		return
 	})
@@ -344,30 +343,3 @@ func (w *writer) flush(ctx context.Context) error {
 	w.pending, w.bytes = make([]platform.EventInput, 0, w.cfg.batchSize), 0
 	return nil
 }
-
-// watchdog cancels the scan when one call to the lakehouse takes longer
-// than the query timeout.
-type watchdog struct {
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	timeout time.Duration
-}
-
-var errQueryTimeout = errors.New("query timeout")
-
-func newWatchdog(ctx context.Context, timeout time.Duration) *watchdog {
-	c, cancel := context.WithCancelCause(ctx)
-	return &watchdog{ctx: c, cancel: cancel, timeout: timeout}
-}
-
-func (w *watchdog) call(fn func(ctx context.Context) error) error {
-	t := time.AfterFunc(w.timeout, func() { w.cancel(errQueryTimeout) })
-	err := fn(w.ctx)
-	t.Stop()
-	if errors.Is(context.Cause(w.ctx), errQueryTimeout) {
-		return errs.Wrap(errs.Transient, fmt.Errorf("the lakehouse did not answer within the query timeout (%s): %w", w.timeout, err))
-	}
-	return err
-}
-
-func (w *watchdog) stop() { w.cancel(nil) }
