@@ -11,7 +11,6 @@ package delta_test
 // when LAKEPORT_BENCH_GENERATE=1.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,12 +19,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +29,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/lakeport/lakeport/internal/benchmem"
 	"github.com/lakeport/lakeport/internal/delta"
 	"github.com/lakeport/lakeport/internal/delta/deltatest"
 )
@@ -439,59 +436,24 @@ func benchLinkTree(src, dst string, keep func(rel string) bool) error {
 
 // ---- measuring ----
 
-// benchResetPeak returns memory to the OS and resets the peak RSS (VmHWM) to
-// the current RSS, so that the peak reported covers the measured work only.
-func benchResetPeak() {
-	runtime.GC()
-	debug.FreeOSMemory()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-// benchPeakRSSMiB reads VmHWM from /proc/self/status (-1 when unavailable).
-func benchPeakRSSMiB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if rest, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(string(rest)), " kB"), 64)
-			if err != nil {
-				return -1
-			}
-			return kb / 1024
-		}
-	}
-	return -1
-}
-
-// benchCPUTime is the process's user+system CPU time so far.
-func benchCPUTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // benchStart prepares a measurement: memory returned to the OS, the peak RSS
 // reset, the timer reset. It returns the CPU time at the start.
 func benchStart(b *testing.B) time.Duration {
-	benchResetPeak()
+	benchmem.ResetPeak()
 	b.ResetTimer()
-	return benchCPUTime()
+	return benchmem.CPUTime()
 }
 
 // benchReport reports rows/s (wall clock), CPU ms per op (all threads; less
 // sensitive than wall time to other load on the machine) and the peak RSS.
 func benchReport(b *testing.B, cpu0 time.Duration, rowsPerOp int64) {
 	b.StopTimer()
-	cpu := benchCPUTime() - cpu0
+	cpu := benchmem.CPUTime() - cpu0
 	if rowsPerOp > 0 {
 		b.ReportMetric(float64(rowsPerOp)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	}
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
-	b.ReportMetric(benchPeakRSSMiB(), "peak-RSS-MiB")
+	b.ReportMetric(benchmem.PeakRSSMiB(), "peak-RSS-MiB")
 }
 
 // benchCountRows drains a stream and returns its row count.

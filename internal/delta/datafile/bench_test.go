@@ -1,11 +1,9 @@
 package datafile
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/lakeport/lakeport/internal/benchmem"
 	"github.com/lakeport/lakeport/internal/blob"
 )
 
@@ -102,26 +101,6 @@ func (g *eventGen) batch(from, n int64) arrow.RecordBatch {
 	return rec
 }
 
-// peakRSS returns VmHWM (peak resident set size) in bytes, or 0.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// resetPeakRSS makes VmHWM start again from the current RSS (Linux).
-func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
 func benchRows() int64 {
 	if s := os.Getenv("LAKEPORT_BENCH_ROWS"); s != "" {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
@@ -154,7 +133,7 @@ func BenchmarkWriteEvents(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer bkt.Close()
-	resetPeakRSS()
+	benchmem.ResetPeak()
 	b.ResetTimer()
 	var total, sizes int64
 	var files int
@@ -191,7 +170,7 @@ func BenchmarkWriteEvents(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(gen.Seconds()/float64(b.N), "gen-s/op")
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(benchmem.PeakRSSMiB(), "peak-RSS-MiB")
 	b.ReportMetric(float64(files), "files")
 	b.ReportMetric(float64(sizes)/(1<<20), "MiB")
 }

@@ -1,7 +1,6 @@
 package importtable_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,11 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/lakeport/lakeport/internal/benchmem"
 	"github.com/lakeport/lakeport/internal/delta"
 	"github.com/lakeport/lakeport/internal/flow/importtable"
 	"github.com/lakeport/lakeport/internal/job"
@@ -218,14 +215,14 @@ func BenchmarkImportFull(b *testing.B) {
 				b.StopTimer()
 				work := b.TempDir()
 				e := openBench(b, lake, filepath.Join(work, "platform.db"))
-				resetPeak()
-				c0 := cpuTime()
+				benchmem.ResetPeak()
+				c0 := benchmem.CPUTime()
 				start := time.Now()
 				b.StartTimer()
 				res := e.run(b)
 				b.StopTimer()
 				elapsed += time.Since(start)
-				cpu += cpuTime() - c0
+				cpu += benchmem.CPUTime() - c0
 				rows += res.Rows
 				if res.Rows != sz.rows {
 					b.Fatalf("imported %d rows, want %d", res.Rows, sz.rows)
@@ -241,7 +238,7 @@ func BenchmarkImportFull(b *testing.B) {
 			}
 			b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(rows), "cpu-ns/row")
-			b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+			b.ReportMetric(benchmem.PeakRSSMiB(), "peak-RSS-MiB")
 			b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
 		})
 	}
@@ -299,14 +296,14 @@ func BenchmarkImportIncremental(b *testing.B) {
 				appendRows(b, tbl, next, newRows, hour)
 				next += newRows
 				hour++
-				resetPeak()
-				c0 := cpuTime()
+				benchmem.ResetPeak()
+				c0 := benchmem.CPUTime()
 				start := time.Now()
 				b.StartTimer()
 				res := e.run(b)
 				b.StopTimer()
 				elapsed += time.Since(start)
-				cpu += cpuTime() - c0
+				cpu += benchmem.CPUTime() - c0
 				if res.Rows != newRows {
 					b.Fatalf("imported %d rows, want %d", res.Rows, newRows)
 				}
@@ -315,38 +312,7 @@ func BenchmarkImportIncremental(b *testing.B) {
 			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(imported64), "ns/new-row")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(imported64), "cpu-ns/new-row")
 			b.ReportMetric(float64(imported64)/elapsed.Seconds(), "rows/s")
-			b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+			b.ReportMetric(benchmem.PeakRSSMiB(), "peak-RSS-MiB")
 		})
 	}
-}
-
-func resetPeak() {
-	runtime.GC()
-	debug.FreeOSMemory()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-func peakRSSMiB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		if rest, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(string(rest)), " kB"), 64)
-			if err != nil {
-				return -1
-			}
-			return kb / 1024
-		}
-	}
-	return -1
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
