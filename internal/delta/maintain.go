@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/lakeport/lakeport/internal/delta/dv"
 )
 
 // VacuumOptions shape a vacuum.
@@ -57,7 +59,7 @@ func (t *Table) Vacuum(ctx context.Context, o VacuumOptions) (*VacuumResult, err
 	}
 	cutoff := time.Now().Add(-retention)
 	keep := map[string]bool{}
-	protect := func(p string, d interface{ Location() (string, bool, error) }) {
+	protect := func(p string, d *dv.Descriptor) {
 		if k, ok := t.relativeKey(p); ok {
 			keep[k] = true
 		}
@@ -68,11 +70,7 @@ func (t *Table) Vacuum(ctx context.Context, o VacuumOptions) (*VacuumResult, err
 		}
 	}
 	for _, a := range snap.files {
-		if a.DeletionVector != nil {
-			protect(a.Path, a.DeletionVector)
-		} else {
-			protect(a.Path, nil)
-		}
+		protect(a.Path, a.DeletionVector)
 	}
 	tombs, err := t.tombstones(ctx, snap)
 	if err != nil {
@@ -80,11 +78,7 @@ func (t *Table) Vacuum(ctx context.Context, o VacuumOptions) (*VacuumResult, err
 	}
 	for _, r := range tombs {
 		if r.DeletionTimestamp != nil && time.UnixMilli(*r.DeletionTimestamp).After(cutoff) {
-			if r.DeletionVector != nil {
-				protect(r.Path, r.DeletionVector)
-			} else {
-				protect(r.Path, nil)
-			}
+			protect(r.Path, r.DeletionVector)
 		}
 	}
 	objs, err := t.bucket.List(ctx, "")
