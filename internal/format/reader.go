@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/klauspost/compress/gzip"
 )
 
 // Source is a stream of record batches read from a file. Next returns io.EOF
@@ -26,10 +27,13 @@ type Source interface {
 }
 
 // InputFormats lists the formats OpenFile reads.
-var InputFormats = []string{"csv", "ndjson", "parquet"}
+var InputFormats = []string{"csv", "csv.gz", "ndjson", "parquet"}
 
 // FormatOf guesses a file's format from its extension.
 func FormatOf(path string) (string, error) {
+	if strings.HasSuffix(strings.ToLower(path), ".csv.gz") {
+		return "csv.gz", nil
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
 		return "csv", nil
@@ -38,12 +42,13 @@ func FormatOf(path string) (string, error) {
 	case ".parquet":
 		return "parquet", nil
 	}
-	return "", fmt.Errorf("%s: cannot tell the format from the extension (want .csv, .ndjson, .jsonl, .json or .parquet, or name the format)", path)
+	return "", fmt.Errorf("%s: cannot tell the format from the extension (want .csv, .csv.gz, .ndjson, .jsonl, .json or .parquet, or name the format)", path)
 }
 
 const batchRows = 64 * 1024
 
-// OpenFile reads a CSV (with a header row), NDJSON or Parquet file. Columns
+// OpenFile reads a CSV (with a header row; csv.gz: gzip-compressed), NDJSON
+// or Parquet file. Columns
 // named in types are parsed as those types (a table's schema); CSV columns
 // not named there are inferred, NDJSON fields not named there are ignored.
 func OpenFile(path, format string, types *arrow.Schema) (Source, error) {
@@ -52,12 +57,21 @@ func OpenFile(path, format string, types *arrow.Schema) (Source, error) {
 		return nil, err
 	}
 	switch format {
-	case "csv":
+	case "csv", "csv.gz":
 		known := map[string]arrow.DataType{}
 		for _, fl := range types.Fields() {
 			known[fl.Name] = fl.Type
 		}
-		r := csv.NewInferringReader(f, csv.WithHeader(true), csv.WithChunk(batchRows), csv.WithColumnTypes(known),
+		var in io.Reader = f
+		if format == "csv.gz" {
+			gz, err := gzip.NewReader(f)
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("%s: not gzip: %w", path, err)
+			}
+			in = gz
+		}
+		r := csv.NewInferringReader(in, csv.WithHeader(true), csv.WithChunk(batchRows), csv.WithColumnTypes(known),
 			csv.WithNullReader(true, ""), csv.WithLazyQuotes(false))
 		c := &csvSource{r: r, f: f, path: path}
 		// the inferring reader knows the columns once it has read the header and a first batch

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/lakeport/lakeport/internal/lakehouse/staging"
 )
 
 // Lakehouse is the port to a lakehouse: a catalog of tables that can be
@@ -188,22 +190,40 @@ type LoadMode string
 
 const (
 	LoadAppend    LoadMode = "append"    // add the rows
-	LoadOverwrite LoadMode = "overwrite" // replace all rows
+	LoadOverwrite LoadMode = "overwrite" // replace all rows, keep the table and its schema
+	// LoadReplace drops the table and creates it again from the files: with
+	// Schema when set, else with the columns inferred from the data (as
+	// COPY INTO with inferSchema does). It implies Create.
+	LoadReplace LoadMode = "replace"
+)
+
+// Staged file formats.
+const (
+	FormatParquet = "parquet"
+	FormatCSV     = "csv"    // UTF-8, comma-separated, a header row, empty = NULL
+	FormatCSVGzip = "csv.gz" // FormatCSV compressed with gzip
 )
 
 // LoadRequest commits staged files into a table.
 type LoadRequest struct {
-	// Files are staged Parquet or CSV files (local paths for the local
-	// driver; object-store URLs for a warehouse). Format is taken from the
-	// extension (.parquet, .csv) unless Format is set.
-	Files  []string
+	// Staging is where the files are; Files are names in it. A warehouse
+	// reads them at Staging.Location(name), the local driver through
+	// Staging.Open.
+	Staging staging.Area
+	Files   []string
+	// Format is FormatParquet, FormatCSV or FormatCSVGzip; empty: from the
+	// first file's extension.
 	Format string
 	Mode   LoadMode
 	// Key makes the load idempotent: a load whose key the table already
 	// holds (same App, same or higher Version) is a no-op.
 	Key LoadKey
-	// Create creates the table (schema from the first file) if missing.
+	// Create creates the table if missing: with Schema when set, else with
+	// the first file's columns.
 	Create bool
+	// Schema is the table's columns when the load creates it (nil: from the
+	// data). Columns of staged CSV files are parsed as these types.
+	Schema *arrow.Schema
 	// Properties are table properties used when the load creates the table.
 	Properties map[string]string
 }

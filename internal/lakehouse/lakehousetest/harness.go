@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/lakeport/lakeport/internal/lakehouse"
+	"github.com/lakeport/lakeport/internal/lakehouse/staging"
 )
 
 // Harness prepares tables for the suite in a fresh, empty lakehouse.
@@ -29,9 +30,9 @@ type Harness interface {
 	// ExpireChanges makes the change feed of every version before the
 	// current one unreadable, as vacuum or log retention would.
 	ExpireChanges(ctx context.Context, name lakehouse.TableName) error
-	// StageFile writes rows to a staged file of the format ("parquet",
-	// "csv") that Load accepts, and returns its location.
-	StageFile(ctx context.Context, rec arrow.RecordBatch, format string) (string, error)
+	// Staging is the staging area loads read from (the suite writes files
+	// into it).
+	Staging() staging.Area
 	Close() error
 }
 

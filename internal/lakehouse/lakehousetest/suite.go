@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/lakeport/lakeport/internal/format"
 	"github.com/lakeport/lakeport/internal/lakehouse"
@@ -859,53 +861,139 @@ func testChangesUnavailable(t *testing.T, h Harness) {
 	_ = v2
 }
 
+// stage writes rows into the harness's staging area as a file of the
+// format and returns its name.
+func stage(t *testing.T, h Harness, rec arrow.RecordBatch, f string) string {
+	t.Helper()
+	defer rec.Release()
+	stageSeq++
+	name := fmt.Sprintf("suite/%s/part-%05d.%s", strings.ReplaceAll(t.Name(), "/", "-"), stageSeq, f)
+	w := must(h.Staging().NewWriter(ctx, name))(t)
+	var out io.WriteCloser = w
+	if f == lakehouse.FormatCSVGzip {
+		out = gzip.NewWriter(w)
+	}
+	switch f {
+	case lakehouse.FormatParquet:
+		pw := must(pqarrow.NewFileWriter(rec.Schema(), out, nil, pqarrow.DefaultWriterProps()))(t)
+		if err := pw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := pw.Close(); err != nil { // closes w
+			t.Fatal(err)
+		}
+		return name
+	case lakehouse.FormatCSV, lakehouse.FormatCSVGzip:
+		cw := must(format.NewWriter("csv", out, rec.Schema()))(t)
+		if err := cw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := cw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatalf("stage: format %q", f)
+	}
+	if out != io.WriteCloser(w) {
+		if err := out.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+var stageSeq int
+
 func testLoad(t *testing.T, h Harness) {
 	lh := h.Lakehouse()
+	area := h.Staging()
 	n := name("main", "exports", "users")
-	p1 := must(h.StageFile(ctx, Batch(simple, []any{1, "ada"}, []any{2, "bob"}), "parquet"))(t)
-	p2 := must(h.StageFile(ctx, Batch(simple, []any{3, "cy"}), "parquet"))(t)
+	p1 := stage(t, h, Batch(simple, []any{1, "ada"}, []any{2, "bob"}), "parquet")
+	p2 := stage(t, h, Batch(simple, []any{3, "cy"}), "parquet")
+	key := func(app string, v int64) lakehouse.LoadKey { return lakehouse.LoadKey{App: app, Version: v} }
 	// missing table without Create
-	_, err := lh.Load(ctx, n, lakehouse.LoadRequest{Files: []string{p1}, Key: lakehouse.LoadKey{App: "job1", Version: 1}})
+	_, err := lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{p1}, Key: key("job1", 1)})
 	wantErr(t, err, lakehouse.ErrNotFound, "main.exports.users")
-	res := must(lh.Load(ctx, n, lakehouse.LoadRequest{Files: []string{p1, p2}, Key: lakehouse.LoadKey{App: "job1", Version: 1}, Create: true}))(t)
+	res := must(lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{p1, p2}, Key: key("job1", 1), Create: true}))(t)
 	if res.Skipped || res.Rows != 3 || !res.Created {
 		t.Errorf("first load = %+v", res)
 	}
-	again := must(lh.Load(ctx, n, lakehouse.LoadRequest{Files: []string{p1, p2}, Key: lakehouse.LoadKey{App: "job1", Version: 1}, Create: true}))(t)
+	again := must(lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{p1, p2}, Key: key("job1", 1), Create: true}))(t)
 	if !again.Skipped || again.Version != res.Version {
 		t.Errorf("repeated load = %+v, want skipped at version %d", again, res.Version)
 	}
-	scan := func() []string {
+	scanOf := func(n lakehouse.TableName) []string {
 		d := must(lh.Describe(ctx, n))(t)
 		got := readAll(t, must(lh.Scan(ctx, n, lakehouse.ScanRequest{Version: d.Version}))(t))
 		sort.Strings(got)
 		return got
 	}
+	scan := func() []string { return scanOf(n) }
 	if got := scan(); !slices.Equal(got, []string{"1|ada", "2|bob", "3|cy"}) {
 		t.Errorf("after loads: %v", got)
 	}
-	// a CSV file, next run
-	p3 := must(h.StageFile(ctx, Batch(simple, []any{4, "dee"}), "csv"))(t)
-	must(lh.Load(ctx, n, lakehouse.LoadRequest{Files: []string{p3}, Key: lakehouse.LoadKey{App: "job1", Version: 2}}))(t)
+	// a CSV file and a gzip CSV file, next run
+	p3 := stage(t, h, Batch(simple, []any{4, "dee"}), "csv")
+	p4 := stage(t, h, Batch(simple, []any{5, "eve"}), "csv.gz")
+	must(lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{p3}, Key: key("job1", 2)}))(t)
+	must(lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{p4}, Key: key("job1", 3)}))(t)
 	// an older run of the same job is a no-op
-	old := must(lh.Load(ctx, n, lakehouse.LoadRequest{Files: []string{p3}, Key: lakehouse.LoadKey{App: "job1", Version: 1}}))(t)
+	old := must(lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{p3}, Key: key("job1", 1)}))(t)
 	if !old.Skipped {
 		t.Errorf("older key loaded again: %+v", old)
 	}
-	if got := scan(); !slices.Equal(got, []string{"1|ada", "2|bob", "3|cy", "4|dee"}) {
-		t.Errorf("after csv load: %v", got)
+	if got := scan(); !slices.Equal(got, []string{"1|ada", "2|bob", "3|cy", "4|dee", "5|eve"}) {
+		t.Errorf("after csv loads: %v", got)
 	}
 	// overwrite
-	must(lh.Load(ctx, n, lakehouse.LoadRequest{Files: []string{p2}, Mode: lakehouse.LoadOverwrite, Key: lakehouse.LoadKey{App: "job2", Version: 1}}))(t)
+	must(lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{p2}, Mode: lakehouse.LoadOverwrite, Key: key("job2", 1)}))(t)
 	if got := scan(); !slices.Equal(got, []string{"3|cy"}) {
 		t.Errorf("after overwrite: %v", got)
 	}
-	_, err = lh.Load(ctx, n, lakehouse.LoadRequest{Files: []string{p1}})
-	wantErr(t, err, lakehouse.ErrInvalid, "idempotency key")
-	_, err = lh.Load(ctx, n, lakehouse.LoadRequest{Files: []string{p1 + ".missing.parquet"}, Key: lakehouse.LoadKey{App: "x", Version: 1}})
-	if err == nil {
-		t.Errorf("load of a missing file: no error")
+	// replace: drop and create from the data, with new columns
+	wide := arrow.NewSchema([]arrow.Field{{Name: "email", Type: arrow.BinaryTypes.String, Nullable: true}, {Name: "score", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+	p5 := stage(t, h, Batch(wide, []any{"a@x.io", 7}, []any{"b@x.io", nil}), "csv")
+	rr := must(lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{p5}, Mode: lakehouse.LoadReplace, Key: key("job3", 1)}))(t)
+	if rr.Rows != 2 || !rr.Created {
+		t.Errorf("replace = %+v", rr)
 	}
+	d := must(lh.Describe(ctx, n))(t)
+	if len(d.Columns) != 2 || d.Columns[0].Name != "email" || d.Columns[0].Type != "string" || d.Columns[1].Type != "bigint" {
+		t.Errorf("replaced table columns = %+v (want email string, score bigint inferred from the CSV)", d.Columns)
+	}
+	if got := scan(); !slices.Equal(got, []string{"a@x.io|7", "b@x.io|NULL"}) {
+		t.Errorf("after replace: %v", got)
+	}
+	// replace into a table that does not exist yet, with an explicit schema
+	n2 := name("main", "exports", "fresh")
+	must(lh.Load(ctx, n2, lakehouse.LoadRequest{Staging: area, Files: []string{p5}, Mode: lakehouse.LoadReplace, Schema: wide, Key: key("job4", 1)}))(t)
+	if got := scanOf(n2); !slices.Equal(got, []string{"a@x.io|7", "b@x.io|NULL"}) {
+		t.Errorf("replace into a new table: %v", got)
+	}
+	// create with an explicit schema: CSV columns parsed as its types
+	n3 := name("main", "exports", "typed")
+	typed := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}, {Name: "at", Type: TS, Nullable: true}}, nil)
+	when := time.Date(2026, 3, 1, 12, 30, 0, 123456000, time.UTC)
+	p6 := stage(t, h, Batch(typed, []any{1, when}), "csv.gz")
+	must(lh.Load(ctx, n3, lakehouse.LoadRequest{Staging: area, Files: []string{p6}, Schema: typed, Create: true, Key: key("job5", 1)}))(t)
+	d3 := must(lh.Describe(ctx, n3))(t)
+	if len(d3.Columns) != 2 || d3.Columns[1].Type != "timestamp" {
+		t.Errorf("typed table columns = %+v", d3.Columns)
+	}
+	if got := scanOf(n3); len(got) != 1 || !strings.HasPrefix(got[0], "1|2026-03-01") {
+		t.Errorf("typed load: %v", got)
+	}
+	_, err = lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{p1}})
+	wantErr(t, err, lakehouse.ErrInvalid, "idempotency key")
+	_, err = lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{"missing.parquet"}, Key: key("x", 1)})
+	if err == nil || !strings.Contains(err.Error(), "missing.parquet") {
+		t.Errorf("load of a missing file: %v", err)
+	}
+	_, err = lh.Load(ctx, n, lakehouse.LoadRequest{Staging: area, Files: []string{p1}, Mode: "upsert", Key: key("x", 1)})
+	wantErr(t, err, lakehouse.ErrInvalid, "upsert")
 }
 
 func testVersionUnavailable(t *testing.T, h Harness) {

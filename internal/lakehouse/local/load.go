@@ -8,17 +8,21 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/lakeport/lakeport/internal/delta"
 	"github.com/lakeport/lakeport/internal/format"
 	"github.com/lakeport/lakeport/internal/lakehouse"
+	"github.com/lakeport/lakeport/internal/lakehouse/staging"
 )
 
-// Load commits staged Parquet or CSV files (local paths) into a table in one
-// Delta commit carrying a txn action (appId = Key.App, version =
-// Key.Version), so a repeated load with the same key is a no-op.
+// Load commits staged Parquet or CSV files into a table in one Delta commit
+// carrying a txn action (appId = Key.App, version = Key.Version), so a
+// repeated load with the same key is a no-op. LoadReplace builds the new
+// table in a sibling directory and swaps it in with two renames; a crash
+// between them leaves no table, which the retried load creates.
 func (l *Lakehouse) Load(ctx context.Context, name lakehouse.TableName, req lakehouse.LoadRequest) (*lakehouse.LoadResult, error) {
 	dir, err := l.TablePath(name)
 	if err != nil {
@@ -27,6 +31,9 @@ func (l *Lakehouse) Load(ctx context.Context, name lakehouse.TableName, req lake
 	if req.Key.App == "" {
 		return nil, lakehouse.Invalidf("%s: a load needs an idempotency key (App)", name.Plain())
 	}
+	if req.Staging == nil {
+		return nil, lakehouse.Invalidf("%s: a load needs a staging area", name.Plain())
+	}
 	if len(req.Files) == 0 {
 		return nil, lakehouse.Invalidf("%s: a load needs at least one staged file", name.Plain())
 	}
@@ -34,32 +41,23 @@ func (l *Lakehouse) Load(ctx context.Context, name lakehouse.TableName, req lake
 	if mode == "" {
 		mode = lakehouse.LoadAppend
 	}
-	if mode != lakehouse.LoadAppend && mode != lakehouse.LoadOverwrite {
-		return nil, lakehouse.Invalidf("%s: unknown load mode %q (append, overwrite)", name.Plain(), mode)
+	switch mode {
+	case lakehouse.LoadAppend, lakehouse.LoadOverwrite:
+	case lakehouse.LoadReplace:
+		return l.replace(ctx, name, dir, req)
+	default:
+		return nil, lakehouse.Invalidf("%s: unknown load mode %q (append, overwrite, replace)", name.Plain(), mode)
 	}
 	res := &lakehouse.LoadResult{}
 	t, err := l.table(ctx, name)
 	var nf *lakehouse.NotFoundError
-	var types *arrow.Schema
 	switch {
 	case errors.As(err, &nf) && req.Create:
-		src, err := openStaged(req.Files[:1], req.Format, nil)
+		created, err := l.create(ctx, name, dir, req)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name.Plain(), err)
-		}
-		schema := src.Schema()
-		src.Close()
-		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			return nil, err
 		}
-		ct, err := delta.Create(ctx, dir, delta.TableSpec{Schema: schema, Properties: req.Properties, Name: name.Table})
-		if err != nil && !strings.Contains(err.Error(), "already exists") {
-			return nil, fmt.Errorf("%s: %w", name.Plain(), err)
-		}
-		if ct != nil {
-			ct.Close()
-			res.Created = true
-		}
+		res.Created = created
 		if t, err = l.table(ctx, name); err != nil {
 			return nil, err
 		}
@@ -70,11 +68,10 @@ func (l *Lakehouse) Load(ctx context.Context, name lakehouse.TableName, req lake
 	if err != nil {
 		return nil, wrapDelta(name, err)
 	}
-	types = snap.ArrowSchema()
 	if v, ok := snap.AppTransactionVersion(req.Key.App); ok && v >= req.Key.Version {
 		return &lakehouse.LoadResult{Version: snap.Version(), Skipped: true}, nil
 	}
-	src, err := openStaged(req.Files, req.Format, types)
+	src, err := openStaged(ctx, req, snap.ArrowSchema())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name.Plain(), err)
 	}
@@ -93,21 +90,103 @@ func (l *Lakehouse) Load(ctx context.Context, name lakehouse.TableName, req lake
 	return res, nil
 }
 
+// create makes an empty table with the request's schema (or the first
+// file's columns); false when another writer created it first.
+func (l *Lakehouse) create(ctx context.Context, name lakehouse.TableName, dir string, req lakehouse.LoadRequest) (bool, error) {
+	schema := req.Schema
+	if schema == nil {
+		src, err := openStaged(ctx, lakehouse.LoadRequest{Staging: req.Staging, Files: req.Files[:1], Format: req.Format}, nil)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", name.Plain(), err)
+		}
+		schema = src.Schema()
+		src.Close()
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return false, err
+	}
+	ct, err := delta.Create(ctx, dir, delta.TableSpec{Schema: schema, Properties: req.Properties, Name: name.Table})
+	if err != nil {
+		if strings.Contains(err.Error(), "already exists") {
+			return false, nil
+		}
+		return false, fmt.Errorf("%s: %w", name.Plain(), err)
+	}
+	ct.Close()
+	return true, nil
+}
+
+// replace drops the table and creates it again from the files.
+func (l *Lakehouse) replace(ctx context.Context, name lakehouse.TableName, dir string, req lakehouse.LoadRequest) (*lakehouse.LoadResult, error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	// leftovers of a replace that crashed between its renames
+	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "."+name.Table+".*-[0-9]*")); len(old) > 0 {
+		for _, p := range old {
+			os.RemoveAll(p)
+		}
+	}
+	stamp := fmt.Sprintf("%d", time.Now().UnixNano())
+	build := filepath.Join(filepath.Dir(dir), "."+name.Table+".replace-"+stamp)
+	defer os.RemoveAll(build)
+	src, err := openStaged(ctx, req, req.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name.Plain(), err)
+	}
+	defer src.Close()
+	schema := req.Schema
+	if schema == nil {
+		schema = src.Schema()
+	}
+	t, err := delta.Create(ctx, build, delta.TableSpec{Schema: schema, Properties: req.Properties, Name: name.Table})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name.Plain(), err)
+	}
+	cr, err := t.Append(ctx, src, delta.WriteOptions{AppID: req.Key.App, AppVersion: req.Key.Version})
+	t.Close()
+	if err != nil {
+		return nil, wrapDelta(name, err)
+	}
+	// swap: the old table goes to a trash name, the new one takes its place
+	l.forget(name)
+	trash := filepath.Join(filepath.Dir(dir), "."+name.Table+".dropped-"+stamp)
+	if err := os.Rename(dir, trash); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: dropping the old table: %w", name.Plain(), err)
+	}
+	if err := os.Rename(build, dir); err != nil {
+		return nil, fmt.Errorf("%s: installing the new table: %w", name.Plain(), err)
+	}
+	os.RemoveAll(trash)
+	return &lakehouse.LoadResult{Version: cr.Version, Rows: cr.RowsInserted, Created: true}, nil
+}
+
+// forget drops a cached table handle (the directory changed under it).
+func (l *Lakehouse) forget(name lakehouse.TableName) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.tables[name]; ok {
+		t.Close()
+		delete(l.tables, name)
+	}
+}
+
 // multiSource reads several staged files of one schema as one source.
 type multiSource struct {
-	files  []string
-	format string
+	ctx    context.Context
+	req    lakehouse.LoadRequest
 	types  *arrow.Schema
 	schema *arrow.Schema
 	cur    format.Source
+	temp   string // a local copy of the current file, removed on close
 	i      int
 }
 
-func openStaged(files []string, f string, types *arrow.Schema) (*multiSource, error) {
+func openStaged(ctx context.Context, req lakehouse.LoadRequest, types *arrow.Schema) (*multiSource, error) {
 	if types == nil {
 		types = arrow.NewSchema(nil, nil)
 	}
-	m := &multiSource{files: files, format: f, types: types}
+	m := &multiSource{ctx: ctx, req: req, types: types}
 	if err := m.open(0); err != nil {
 		return nil, err
 	}
@@ -116,30 +195,73 @@ func openStaged(files []string, f string, types *arrow.Schema) (*multiSource, er
 }
 
 func (m *multiSource) open(i int) error {
-	p := m.files[i]
-	f := m.format
+	name := m.req.Files[i]
+	f := m.req.Format
 	if f == "" {
 		var err error
-		if f, err = format.FormatOf(p); err != nil {
-			return err
+		if f, err = format.FormatOf(name); err != nil {
+			return lakehouse.Invalidf("staged file %s: %v", name, err)
 		}
 	}
-	if f != "parquet" && f != "csv" {
-		return lakehouse.Invalidf("staged file %s: format %q (parquet or csv)", p, f)
+	if f != lakehouse.FormatParquet && f != lakehouse.FormatCSV && f != lakehouse.FormatCSVGzip {
+		return lakehouse.Invalidf("staged file %s: format %q (parquet, csv or csv.gz)", name, f)
 	}
-	src, err := format.OpenFile(p, f, m.types)
+	path, temp, err := localCopy(m.ctx, m.req.Staging, name)
 	if err != nil {
-		if notExist(err) {
-			return lakehouse.Invalidf("staged file %s does not exist", p)
-		}
 		return err
+	}
+	src, err := format.OpenFile(path, f, m.types)
+	if err != nil {
+		removeTemp(temp)
+		return fmt.Errorf("staged file %s: %w", name, err)
 	}
 	if m.schema != nil && !src.Schema().Equal(m.schema) {
 		src.Close()
-		return lakehouse.Invalidf("staged file %s: its columns (%s) differ from the first file's (%s)", p, src.Schema(), m.schema)
+		removeTemp(temp)
+		return lakehouse.Invalidf("staged file %s: its columns (%s) differ from the first file's (%s)", name, src.Schema(), m.schema)
 	}
-	m.cur, m.i = src, i
+	m.cur, m.temp, m.i = src, temp, i
 	return nil
+}
+
+// localCopy returns a local path of a staged file: in place for a local
+// area, else a temporary copy (temp is then its path, to remove).
+func localCopy(ctx context.Context, area staging.Area, name string) (path, temp string, err error) {
+	if la, ok := area.(staging.LocalArea); ok {
+		p := la.LocalPath(name)
+		if _, err := os.Stat(p); err != nil {
+			if notExist(err) {
+				return "", "", lakehouse.Invalidf("staged file %s does not exist in %s", name, area)
+			}
+			return "", "", err
+		}
+		return p, "", nil
+	}
+	r, err := area.Open(ctx, name)
+	if err != nil {
+		return "", "", fmt.Errorf("staged file %s in %s: %w", name, area, err)
+	}
+	defer r.Close()
+	f, err := os.CreateTemp("", "lakeport-staged-*-"+filepath.Base(name))
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", "", fmt.Errorf("staged file %s in %s: %w", name, area, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", "", err
+	}
+	return f.Name(), f.Name(), nil
+}
+
+func removeTemp(p string) {
+	if p != "" {
+		os.Remove(p)
+	}
 }
 
 func (m *multiSource) Schema() *arrow.Schema { return m.schema }
@@ -150,20 +272,24 @@ func (m *multiSource) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		if !errors.Is(err, io.EOF) {
 			return rec, err
 		}
-		if m.i+1 >= len(m.files) {
+		if m.i+1 >= len(m.req.Files) {
 			return nil, io.EOF
 		}
-		m.cur.Close()
+		m.closeCurrent()
 		if err := m.open(m.i + 1); err != nil {
-			m.cur = nil
 			return nil, err
 		}
 	}
 }
 
-func (m *multiSource) Close() error {
+func (m *multiSource) closeCurrent() error {
 	if m.cur == nil {
 		return nil
 	}
-	return m.cur.Close()
+	err := m.cur.Close()
+	removeTemp(m.temp)
+	m.cur, m.temp = nil, ""
+	return err
 }
+
+func (m *multiSource) Close() error { return m.closeCurrent() }
