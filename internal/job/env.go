@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -31,12 +32,19 @@ func RegisterConnector(typ string, c Connector) {
 	connMu.Unlock()
 }
 
+// DefaultStagingDir is where exports stage files by default, relative to
+// the configuration file's directory.
+const DefaultStagingDir = ".lakeport/staging"
+
 // NewEnv returns the services of a configuration: the platform store and
 // the configured connections, each opened on first use through its type's
 // Connector and shared afterwards. Close closes the connections (not the
 // platform store).
 func NewEnv(p platform.Store, cfg *Config) *Env {
 	e := &Env{Platform: p, conns: &connSet{open: map[string]any{}}}
+	if cfg != nil {
+		e.StagingDir = filepath.Join(cfg.Dir, DefaultStagingDir)
+	}
 	e.Connections = func(ctx context.Context, name string) (any, error) {
 		return e.connection(ctx, cfg, name)
 	}

@@ -58,6 +58,9 @@ type Result struct {
 type Env struct {
 	Platform    platform.Store
 	Connections func(ctx context.Context, name string) (any, error)
+	// StagingDir is the default staging area of exports (a local
+	// directory), used when neither the job nor its connection names one.
+	StagingDir string
 
 	conns *connSet // connections opened by NewEnv's resolver
 }

@@ -27,6 +27,9 @@ type Area interface {
 	Delete(ctx context.Context, name string) error
 	// List returns the names under prefix ("" for all), sorted.
 	List(ctx context.Context, prefix string) ([]string, error)
+	// DeletePrefix removes every file under prefix (a directory-like
+	// prefix ending in '/'), including partial files a crash left behind.
+	DeletePrefix(ctx context.Context, prefix string) error
 	// String describes the area for messages (no credentials).
 	String() string
 }
@@ -141,12 +144,43 @@ func (a *bucketArea) List(ctx context.Context, prefix string) ([]string, error) 
 	return out, nil
 }
 
+func (a *bucketArea) DeletePrefix(ctx context.Context, prefix string) error {
+	if err := checkPrefix(prefix); err != nil {
+		return err
+	}
+	names, err := a.List(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	var all []error
+	for _, n := range names {
+		all = append(all, a.Delete(ctx, n))
+	}
+	return errors.Join(all...)
+}
+
+func checkPrefix(prefix string) error {
+	if !strings.HasSuffix(prefix, "/") {
+		return fmt.Errorf("staging: prefix %q must end in '/'", prefix)
+	}
+	return checkName(strings.TrimSuffix(prefix, "/"))
+}
+
 func (a *bucketArea) String() string { return a.b.Location() }
 
 // localArea is a bucketArea on a local directory.
 type localArea struct{ *bucketArea }
 
 func (a *localArea) Location(name string) string { return a.LocalPath(name) }
+
+// DeletePrefix removes the directory, temporary files of interrupted
+// writes included.
+func (a *localArea) DeletePrefix(ctx context.Context, prefix string) error {
+	if err := checkPrefix(prefix); err != nil {
+		return err
+	}
+	return os.RemoveAll(a.LocalPath(strings.TrimSuffix(prefix, "/")))
+}
 
 func (a *localArea) LocalPath(name string) string {
 	return filepath.Join(a.dir, filepath.FromSlash(name))

@@ -54,8 +54,21 @@ func TestAreas(t *testing.T) {
 			} else if !strings.HasPrefix(loc, "mem://staging-test/prefix/job/") {
 				t.Errorf("Location = %s", loc)
 			}
+			w2, _ := a.NewWriter(ctx, "job/run-2/part-00000.csv")
+			w2.Write([]byte("partial")) // never closed: a crash mid-write
 			if err := a.Delete(ctx, names[0]); err != nil {
 				t.Fatal(err)
+			}
+			if err := a.DeletePrefix(ctx, "job/"); err != nil {
+				t.Fatal(err)
+			}
+			if la, ok := a.(staging.LocalArea); ok {
+				if _, err := os.Stat(filepath.Dir(filepath.Dir(la.LocalPath(names[0])))); !os.IsNotExist(err) {
+					t.Errorf("DeletePrefix left the directory: %v", err)
+				}
+			}
+			if err := a.DeletePrefix(ctx, "job"); err == nil {
+				t.Errorf("DeletePrefix without a trailing slash: no error")
 			}
 			if err := a.Delete(ctx, names[0]); err != nil {
 				t.Errorf("second delete: %v", err)
