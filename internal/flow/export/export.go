@@ -36,7 +36,7 @@ const (
 type Target struct {
 	Lakehouse lakehouse.Lakehouse
 	Staging   staging.Area
-	Format    string           // lakehouse.FormatParquet, FormatCSV or FormatCSVGzip
+	Format    string             // lakehouse.FormatParquet, FormatCSV or FormatCSVGzip
 	Mode      lakehouse.LoadMode // append (default) or replace
 	// Schema is the tables' columns; nil for a replace whose columns are
 	// inferred from the staged data.

@@ -13,9 +13,9 @@ import (
 
 	"github.com/lakeport/lakeport/internal/delta"
 	"github.com/lakeport/lakeport/internal/lakehouse"
-	"github.com/lakeport/lakeport/internal/lakehouse/staging"
 	"github.com/lakeport/lakeport/internal/lakehouse/lakehousetest"
 	"github.com/lakeport/lakeport/internal/lakehouse/local"
+	"github.com/lakeport/lakeport/internal/lakehouse/staging"
 )
 
 // harness drives the local driver's tables through the Delta writer.
