@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lakeport/lakeport/internal/errs"
+	_ "github.com/lakeport/lakeport/internal/flow/exportevents" // job kind export.events
 	_ "github.com/lakeport/lakeport/internal/flow/importchanges" // job kind import.changes
 	_ "github.com/lakeport/lakeport/internal/flow/importtable"   // job kind import.table
 	"github.com/lakeport/lakeport/internal/job"

@@ -23,6 +23,8 @@ import (
 	_ "github.com/lakeport/lakeport/internal/flow/importtable"   // job kind import.table
 	"github.com/lakeport/lakeport/internal/job"
 	"github.com/lakeport/lakeport/internal/job/jobstore"
+	"github.com/lakeport/lakeport/internal/lakehouse"
+	"github.com/lakeport/lakeport/internal/lakehouse/local"
 	"github.com/lakeport/lakeport/internal/platform"
 )
 
@@ -187,6 +189,13 @@ jobs:
         signup_at: signup_at
         interests: interests
       delete_profiles: true
+
+  - name: events_export
+    kind: export.events  # platform streams -> Delta tables, staged and loaded exactly once
+    connection: lake     # no schedule: the kind's default, about every 15 minutes
+    settings:
+      catalog: main
+      schema: lakeport_exports   # -> main.lakeport_exports.lakeport_events_{stream}
 `
 
 func prepareQuickstartDir(dir string) error {
@@ -388,6 +397,11 @@ func runQuickstart(ctx context.Context, w io.Writer, dir string) error {
 		fmt.Fprintf(w, "    %-26s %s\n", email, strings.Join(parts, " "))
 	}
 
+	head("8. What the exports wrote back to the lakehouse")
+	if err := qsExportTables(ctx, w, lake); err != nil {
+		return err
+	}
+
 	fmt.Fprintf(w, "\nDone. Look around:\n")
 	fmt.Fprintf(w, "  lakeport jobs --config %s\n", cfgPath)
 	fmt.Fprintf(w, "  lakeport runs crm_users --config %s\n", cfgPath)
@@ -395,6 +409,55 @@ func runQuickstart(ctx context.Context, w io.Writer, dir string) error {
 	fmt.Fprintf(w, "  lakeport platform profiles --platform %s\n", platLoc)
 	fmt.Fprintf(w, "  lakeport table changes %s --from 2\n", usersDir)
 	return nil
+}
+
+// qsExportTables lists the export tables with their row counts.
+func qsExportTables(ctx context.Context, w io.Writer, lake string) error {
+	lh, err := local.Open(lake, local.Options{})
+	if err != nil {
+		return err
+	}
+	defer lh.Close()
+	tables, err := lh.Tables(ctx, "main", "lakeport_exports")
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		d, err := lh.Describe(ctx, t.Name)
+		if err != nil {
+			return err
+		}
+		rows, err := countRows(ctx, lh, t.Name, d.Version)
+		if err != nil {
+			return err
+		}
+		var cols []string
+		for _, c := range d.Columns {
+			cols = append(cols, c.Name+" "+c.Type)
+		}
+		fmt.Fprintf(w, "  %-48s %6d rows  (%s)\n", t.Name.Plain(), rows, strings.Join(cols, ", "))
+	}
+	return nil
+}
+
+func countRows(ctx context.Context, lh lakehouse.Lakehouse, name lakehouse.TableName, version int64) (int64, error) {
+	r, err := lh.Scan(ctx, name, lakehouse.ScanRequest{Version: version})
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	var n int64
+	for {
+		rec, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n += rec.NumRows()
+		rec.Release()
+	}
 }
 
 func qsSummary(w io.Writer, r job.RunRecord) {

@@ -176,6 +176,9 @@ func Parse(data []byte, dir string) (*Config, error) {
 		}
 		s := &Spec{Index: i, Name: rj.Name, Kind: rj.Kind, Connection: rj.Connection, Schedule: rj.Schedule,
 			Settings: rj.Settings, Notify: rj.Notify, Retries: DefaultRetries, Paused: rj.Paused}
+		if def, ok := DefaultSchedule(rj.Kind); ok && !hasKey(jn, "schedule") {
+			s.Schedule = def
+		}
 		if rj.Name != "" {
 			if !nameRE.MatchString(rj.Name) {
 				p.add(path+".name", "job names are letters, digits, '_', '-' and '.', starting with a letter or digit (at most 100)")

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/lakeport/lakeport/internal/platform"
 )
 
@@ -73,6 +75,32 @@ var kinds = map[string]Factory{}
 
 // Register makes a job kind available. Flow packages call it from init.
 func Register(kind string, f Factory) { kinds[kind] = f }
+
+var defaultSchedules = map[string]Schedule{}
+
+// RegisterDefaultSchedule gives a kind the schedule its jobs get when they
+// declare none (e.g. exports of events: about every 15 minutes).
+func RegisterDefaultSchedule(kind string, s Schedule) { defaultSchedules[kind] = s }
+
+// DefaultSchedule returns the schedule a job of kind gets when it declares
+// none; false: the job runs only on demand.
+func DefaultSchedule(kind string) (Schedule, bool) {
+	s, ok := defaultSchedules[kind]
+	return s, ok
+}
+
+// hasKey reports whether a YAML mapping node has key.
+func hasKey(n *yaml.Node, key string) bool {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
 
 // Kinds lists the registered job kinds.
 func Kinds() []string {

@@ -21,7 +21,10 @@ import (
 // Kind is the job kind this package registers.
 const Kind = "export.events"
 
-func init() { job.Register(Kind, New) }
+func init() {
+	job.Register(Kind, New)
+	job.RegisterDefaultSchedule(Kind, job.Schedule{Frequency: job.Every, Every: 15 * time.Minute})
+}
 
 // Settings are the job's `settings:` in lakeport.yaml.
 type Settings struct {
@@ -188,7 +191,6 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 			streams = append(streams, in.Name)
 		}
 	}
-	exported := e.Ledger().Rows
 	b := e.NewBatch()
 	if first {
 		if f.s.SingleTable || len(streams) == 0 {
@@ -198,63 +200,45 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 			b.Ensure(f.TableOf(st))
 		}
 	}
-	bld := array.NewRecordBuilder(memory.DefaultAllocator, Schema)
-	defer bld.Release()
-	for _, st := range streams {
-		after, ok := cur.Streams[st]
-		if !ok && cur.Since != nil {
-			after = platform.Cursor{Time: *cur.Since}
-		}
-		table := f.TableOf(st)
-		for {
-			if err := ctx.Err(); err != nil {
-				b.Abort(ctx)
-				return e.Result(), err
+	// a reader goroutine turns pages of events into record batches while
+	// this one stages them: the two halves run on their own cores
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan chunk, 2)
+	var readErr error
+	go func() {
+		defer close(chunks)
+		readErr = f.read(rctx, store, streams, cur, e.Ledger().Rows, chunks)
+	}()
+	fail := func(err error) (job.Result, error) {
+		cancel()
+		for c := range chunks {
+			if c.rec != nil {
+				c.rec.Release()
 			}
-			page, err := store.ReadStream(ctx, st, after, platform.MaxPage)
+		}
+		b.Abort(ctx)
+		return e.Result(), err
+	}
+	for c := range chunks {
+		if c.rec != nil {
+			err := b.Write(ctx, f.TableOf(c.stream), c.rec)
+			c.rec.Release()
 			if err != nil {
-				b.Abort(ctx)
-				return e.Result(), fmt.Errorf("read stream %s: %w", st, err)
-			}
-			if len(page) == 0 {
-				break
-			}
-			for _, ev := range page {
-				if f.s.MaxEvents > 0 && exported >= f.s.MaxEvents {
-					break
-				}
-				after = platform.Cursor{Time: ev.ReceiveTS, ID: ev.ID}
-				if f.start != nil && ev.EventTS.Before(*f.start) || f.end != nil && !ev.EventTS.Before(*f.end) {
-					continue
-				}
-				if err := f.append(bld, st, ev); err != nil {
-					b.Abort(ctx)
-					return e.Result(), err
-				}
-				exported++
-			}
-			cur.Streams[st] = after
-			pending := int64(bld.Field(0).Len())
-			if pending >= 64*1024 || b.Rows()+pending >= f.s.LoadRows {
-				if err := flush(ctx, b, table, bld); err != nil {
-					b.Abort(ctx)
-					return e.Result(), err
-				}
-			}
-			if b.Rows() >= f.s.LoadRows { // the builder is empty: the cursor covers exactly the batch
-				if err := e.Commit(ctx, b, cur); err != nil {
-					return e.Result(), err
-				}
-				b = e.NewBatch()
-			}
-			if len(page) < platform.MaxPage || f.s.MaxEvents > 0 && exported >= f.s.MaxEvents {
-				break
+				return fail(err)
 			}
 		}
-		if err := flush(ctx, b, table, bld); err != nil {
-			b.Abort(ctx)
-			return e.Result(), err
+		cur.Streams[c.stream] = c.after
+		if b.Rows() >= f.s.LoadRows { // the cursor covers exactly the batch's rows
+			if err := e.Commit(ctx, b, cur); err != nil {
+				return fail(err)
+			}
+			b = e.NewBatch()
 		}
+	}
+	if readErr != nil {
+		b.Abort(ctx)
+		return e.Result(), readErr
 	}
 	if err := e.Commit(ctx, b, cur); err != nil {
 		return e.Result(), err
@@ -262,13 +246,79 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 	return e.Result(), nil
 }
 
-func flush(ctx context.Context, b *export.Batch, table lakehouse.TableName, bld *array.RecordBuilder) error {
-	if bld.Field(0).Len() == 0 {
-		return nil
+// chunk is a run of one stream's events: the rows kept (nil when every
+// event was filtered out) and the position of the last event read.
+type chunk struct {
+	stream string
+	rec    arrow.RecordBatch
+	after  platform.Cursor
+}
+
+// chunkRows is the number of rows per record batch handed to staging.
+const chunkRows = 64 * 1024
+
+// read pages through the streams after the cursor and sends chunks in
+// order; exported is the number of events the job exported before.
+func (f *Flow) read(ctx context.Context, store platform.Store, streams []string, cur Cursor, exported int64, out chan<- chunk) error {
+	bld := array.NewRecordBuilder(memory.DefaultAllocator, Schema)
+	defer bld.Release()
+	send := func(st string, after platform.Cursor) error {
+		c := chunk{stream: st, after: after}
+		if bld.Field(0).Len() > 0 {
+			c.rec = bld.NewRecordBatch()
+		}
+		select {
+		case out <- c:
+			return nil
+		case <-ctx.Done():
+			if c.rec != nil {
+				c.rec.Release()
+			}
+			return ctx.Err()
+		}
 	}
-	rec := bld.NewRecordBatch()
-	defer rec.Release()
-	return b.Write(ctx, table, rec)
+	capped := func() bool { return f.s.MaxEvents > 0 && exported >= f.s.MaxEvents }
+	for _, st := range streams {
+		after, ok := cur.Streams[st]
+		if !ok && cur.Since != nil {
+			after = platform.Cursor{Time: *cur.Since}
+		}
+		read := false // events read since the last chunk
+		for !capped() {
+			page, err := store.ReadStream(ctx, st, after, platform.MaxPage)
+			if err != nil {
+				return fmt.Errorf("read stream %s: %w", st, err)
+			}
+			for _, ev := range page {
+				if capped() {
+					break
+				}
+				after, read = platform.Cursor{Time: ev.ReceiveTS, ID: ev.ID}, true
+				if f.start != nil && ev.EventTS.Before(*f.start) || f.end != nil && !ev.EventTS.Before(*f.end) {
+					continue
+				}
+				if err := f.append(bld, st, ev); err != nil {
+					return err
+				}
+				exported++
+			}
+			if bld.Field(0).Len() >= chunkRows {
+				if err := send(st, after); err != nil {
+					return err
+				}
+				read = false
+			}
+			if len(page) < platform.MaxPage {
+				break
+			}
+		}
+		if read {
+			if err := send(st, after); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (f *Flow) append(bld *array.RecordBuilder, stream string, ev platform.Event) error {

@@ -1,0 +1,120 @@
+package exportevents_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lakeport/lakeport/internal/benchmem"
+	"github.com/lakeport/lakeport/internal/flow/export/exporttest"
+	"github.com/lakeport/lakeport/internal/flow/exportevents"
+	"github.com/lakeport/lakeport/internal/platform"
+	"github.com/lakeport/lakeport/internal/platform/sqlitestore"
+)
+
+// Benchmarks of export.events end to end: events read from the embedded
+// SQLite platform store, staged as files, loaded into a local Delta table.
+//
+//	go test ./internal/flow/exportevents -run '^$' -bench 'BenchmarkExportEvents/format=parquet/rows=1M' -benchtime 1x
+//	LAKEPORT_BENCH_LARGE=1 go test ./internal/flow/exportevents -run '^$' -bench 'BenchmarkExportEvents/format=parquet/rows=10M' -benchtime 1x -timeout 60m
+//
+// scripts/bench-export.sh runs every format at 10M rows, one process each,
+// side by side with DuckDB writing the same rows to Parquet. The platform
+// store is generated once under $LAKEPORT_BENCH_DIR/exports (default
+// .tmp/bench-exports) and reused; each iteration exports into a fresh
+// lakehouse and job state.
+
+func benchRoot() string {
+	if d := os.Getenv("LAKEPORT_BENCH_DIR"); d != "" {
+		return filepath.Join(d, "exports")
+	}
+	wd, _ := os.Getwd()
+	return filepath.Join(wd, "..", "..", "..", ".tmp", "bench-exports")
+}
+
+var benchPages = []string{"/", "/pricing", "/blog/why-lakehouses", "/docs/getting-started", "/cart", "/checkout"}
+
+// benchPlatform returns the path of a platform store holding n events of
+// stream "web" (about 110 bytes of JSON each), generating it once.
+func benchPlatform(b *testing.B, n int) string {
+	dir := filepath.Join(benchRoot(), fmt.Sprintf("platform-%d", n))
+	path := filepath.Join(dir, "platform.db")
+	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
+		return path
+	}
+	os.RemoveAll(dir)
+	os.MkdirAll(dir, 0o755)
+	store, err := sqlitestore.Open(ctx, path, platform.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for done := 0; done < n; {
+		k := min(10000, n-done)
+		in := make([]platform.EventInput, k)
+		for i := range in {
+			d := map[string]any{"user_id": "user-" + strconv.Itoa(rng.IntN(1_000_000)), "page": benchPages[rng.IntN(len(benchPages))],
+				"value": float64(rng.IntN(100000)) / 100, "session": rng.Int64N(1 << 40)}
+			raw, _ := json.Marshal(d)
+			in[i] = platform.EventInput{EventTS: base.Add(time.Duration(done+i) * time.Second), Data: raw}
+		}
+		if _, err := store.Write(ctx, platform.Batch{Appends: []platform.Append{{Stream: "web", Events: in}}}); err != nil {
+			b.Fatal(err)
+		}
+		done += k
+	}
+	os.WriteFile(filepath.Join(dir, "done"), nil, 0o644)
+	return path
+}
+
+func BenchmarkExportEvents(b *testing.B) {
+	for _, format := range []string{"parquet", "csv", "csv.gz"} {
+		for _, n := range []int{1_000_000, 10_000_000} {
+			b.Run(fmt.Sprintf("format=%s/rows=%dM", format, n/1_000_000), func(b *testing.B) {
+				if n > 1_000_000 && os.Getenv("LAKEPORT_BENCH_LARGE") == "" {
+					b.Skip("set LAKEPORT_BENCH_LARGE=1 for the 10M-row benchmark")
+				}
+				src := benchPlatform(b, n)
+				benchmem.ResetPeak()
+				cpu0 := benchmem.CPUTime()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					dir := b.TempDir()
+					os.Remove(filepath.Join(dir, "platform.db"))
+					if err := os.Symlink(src, filepath.Join(dir, "platform.db")); err != nil {
+						b.Fatal(err)
+					}
+					f := exporttest.Open(b, dir)
+					spec := exporttest.Spec(b, "bench", exportevents.Kind, "catalog: main\nschema: exports\nformat: "+format+"\n")
+					flow, err := exportevents.New(spec, f.Env)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					res, err := f.Run(ctx, spec, flow)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if res.Rows != int64(n) {
+						b.Fatalf("exported %d rows, want %d", res.Rows, n)
+					}
+					b.StopTimer()
+					f.Close()
+					b.StartTimer()
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+				b.ReportMetric(float64((benchmem.CPUTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+				b.ReportMetric(benchmem.PeakRSSMiB(), "peak-RSS-MiB")
+			})
+		}
+	}
+}
