@@ -23,6 +23,7 @@ import (
 //	go test ./internal/flow/exportevents -run '^$' -bench 'BenchmarkExportEvents/format=parquet/rows=1M' -benchtime 1x
 //	LAKEPORT_BENCH_LARGE=1 go test ./internal/flow/exportevents -run '^$' -bench 'BenchmarkExportEvents/format=parquet/rows=10M' -benchtime 1x -timeout 60m
 //
+// LAKEPORT_BENCH_KEEP=DIR keeps the last exported lakehouse there.
 // scripts/bench-export.sh runs every format at 10M rows, one process each,
 // side by side with DuckDB writing the same rows to Parquet. The platform
 // store is generated once under $LAKEPORT_BENCH_DIR/exports (default
@@ -108,6 +109,12 @@ func BenchmarkExportEvents(b *testing.B) {
 					}
 					b.StopTimer()
 					f.Close()
+					if keep := os.Getenv("LAKEPORT_BENCH_KEEP"); keep != "" { // the peer reads the same rows
+						os.RemoveAll(keep)
+						if err := os.Rename(filepath.Join(dir, "lake"), keep); err != nil {
+							b.Fatal(err)
+						}
+					}
 					b.StartTimer()
 				}
 				b.StopTimer()
