@@ -27,5 +27,8 @@
 //     Files the ledger does not reference (a crash before the pending load
 //     was recorded) are deleted at the next run; files of a pending load
 //     are deleted only after the ledger says it committed.
-//   - Load numbers only grow, so a key is never reused for other rows.
+//   - Load numbers only grow, so a key is never reused for other rows. The
+//     key's App names the ledger's epoch (random, made on the first run): a
+//     ledger lost and begun again exports from the start rather than having
+//     its loads skipped under keys the tables already hold.
 package export

@@ -2,6 +2,8 @@ package export
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -75,7 +77,7 @@ func Start(ctx context.Context, r *job.Run, kind string, t Target) (*Exporter, e
 	if t.Mode == "" {
 		t.Mode = lakehouse.LoadAppend
 	}
-	e := &Exporter{t: t, run: r, kind: kind, app: "lakeport:" + kind + ":" + r.Job.Name, prefix: r.Job.Name + "/",
+	e := &Exporter{t: t, run: r, kind: kind, prefix: r.Job.Name + "/",
 		store: ledgerStore{cp: r.Checkpoints, path: r.Job.Path()}, log: r.Log}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -84,6 +86,15 @@ func Start(ctx context.Context, r *job.Run, kind string, t Target) (*Exporter, e
 	if e.ledger, err = e.store.load(ctx); err != nil {
 		return nil, err
 	}
+	if e.ledger.Epoch == "" {
+		var b [6]byte
+		rand.Read(b[:])
+		e.ledger.Epoch = hex.EncodeToString(b[:])
+		if err := e.store.save(ctx, e.ledger); err != nil {
+			return nil, err
+		}
+	}
+	e.app = "lakeport:" + kind + ":" + r.Job.Name + ":" + e.ledger.Epoch
 	if p := e.ledger.Pending; p != nil {
 		e.log.Info("finishing a load an earlier run staged", "load", p.Load, "run", p.Run, "rows", p.Rows)
 		if err := e.finish(ctx, p); err != nil {

@@ -15,6 +15,11 @@ const LedgerKey = "export"
 
 // Ledger is an export job's record of what it loaded.
 type Ledger struct {
+	// Epoch names this ledger (random, made on the first run). It is part
+	// of every load key, so a ledger lost and started again (a reset state
+	// store) never has its loads skipped as "already loaded" by keys an
+	// earlier ledger committed.
+	Epoch string `json:"epoch"`
 	// Cursor is the kind's position: every source row up to it is in the
 	// tables (kind-specific JSON; empty before the first load).
 	Cursor json.RawMessage `json:"cursor,omitempty"`
