@@ -255,4 +255,29 @@ var crashCampaign = exporttest.Campaign{
 
 func TestCrashCampaign(t *testing.T) { exporttest.RunCampaign(t, crashCampaign) }
 
-var _ = job.Progress{}
+
+// A lost ledger (a state store started afresh) exports everything again:
+// its loads have a new epoch in their keys, so the table never skips them
+// as already loaded (which would silently drop rows).
+func TestResetLedgerNeverSkips(t *testing.T) {
+	f := exporttest.Open(t, t.TempDir())
+	addEvents(t, f.Platform, "web", 0, 4)
+	spec := exporttest.Spec(t, "again", exportevents.Kind, "catalog: main\nschema: exports\n")
+	flow, _ := exportevents.New(spec, f.Env)
+	if _, err := f.Run(ctx, spec, flow); err != nil {
+		t.Fatal(err)
+	}
+	cp := job.NewCheckpoints(f.State, "again")
+	prev, _ := cp.Get(ctx, "export")
+	if err := cp.Set(ctx, "export", prev, ""); err != nil {
+		t.Fatal(err)
+	}
+	addEvents(t, f.Platform, "web", 4, 1)
+	if res, err := f.Run(ctx, spec, flow); err != nil || res.Rows != 5 {
+		t.Fatalf("run after the reset: %+v, %v", res, err)
+	}
+	_, rows := f.Table(t, table("lakeport_events_web"))
+	if got := ns(t, rows); !slices.Equal(got, []int{0, 0, 1, 1, 2, 2, 3, 3, 4}) {
+		t.Errorf("after a reset ledger the table holds %v, want the first 4 twice and the new one once", got)
+	}
+}
