@@ -4,24 +4,29 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/lakeport/lakeport/internal/benchmem"
 	"github.com/lakeport/lakeport/internal/flow/export/exporttest"
 	"github.com/lakeport/lakeport/internal/flow/exportevents"
 	"github.com/lakeport/lakeport/internal/platform"
+	"github.com/lakeport/lakeport/internal/platform/pgstore"
+	"github.com/lakeport/lakeport/internal/platform/pgstore/pgtest"
 	"github.com/lakeport/lakeport/internal/platform/sqlitestore"
 )
 
-// Benchmarks of export.events end to end: events read from the embedded
-// SQLite platform store, staged as files, loaded into a local Delta table.
+// Benchmarks of export.events end to end: events read from the platform
+// store (store=sqlite: the embedded default; store=postgres: the test
+// server), staged as files, loaded into a local Delta table.
 //
-//	go test ./internal/flow/exportevents -run '^$' -bench 'BenchmarkExportEvents/format=parquet/rows=1M' -benchtime 1x
-//	LAKEPORT_BENCH_LARGE=1 go test ./internal/flow/exportevents -run '^$' -bench 'BenchmarkExportEvents/format=parquet/rows=10M' -benchtime 1x -timeout 60m
+//	go test ./internal/flow/exportevents -run '^$' -bench 'BenchmarkExportEvents/store=sqlite/format=parquet/rows=1M' -benchtime 1x
+//	LAKEPORT_BENCH_LARGE=1 go test ./internal/flow/exportevents -run '^$' -bench 'BenchmarkExportEvents/store=sqlite/format=parquet/rows=10M' -benchtime 1x -timeout 60m
 //
 // LAKEPORT_BENCH_KEEP=DIR keeps the last exported lakehouse there.
 // scripts/bench-export.sh runs every format at 10M rows, one process each,
@@ -55,6 +60,47 @@ func benchPlatform(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	defer store.Close()
+	fillBench(b, store, n)
+	os.WriteFile(filepath.Join(dir, "done"), nil, 0o644)
+	return path
+}
+
+// benchPostgres returns a PostgreSQL platform store (schema
+// lakeport_bench_events_N of the test server, kept between runs) holding
+// the same n events.
+func benchPostgres(b *testing.B, n int) platform.Store {
+	base := pgtest.URL(b)
+	schema := fmt.Sprintf("lakeport_bench_events_%d", n)
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var done bool
+	conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'bench_done')`, schema).Scan(&done)
+	if !done {
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
+			b.Fatal(err)
+		}
+	}
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	store, err := pgstore.Open(ctx, u.String(), platform.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !done {
+		fillBench(b, store, n)
+		if _, err := conn.Exec(ctx, "CREATE TABLE "+schema+".bench_done ()"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return store
+}
+
+func fillBench(b *testing.B, store platform.Store, n int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for done := 0; done < n; {
@@ -71,57 +117,68 @@ func benchPlatform(b *testing.B, n int) string {
 		}
 		done += k
 	}
-	os.WriteFile(filepath.Join(dir, "done"), nil, 0o644)
-	return path
 }
 
 func BenchmarkExportEvents(b *testing.B) {
-	for _, format := range []string{"parquet", "csv", "csv.gz"} {
-		for _, n := range []int{1_000_000, 10_000_000} {
-			b.Run(fmt.Sprintf("format=%s/rows=%dM", format, n/1_000_000), func(b *testing.B) {
-				if n > 1_000_000 && os.Getenv("LAKEPORT_BENCH_LARGE") == "" {
-					b.Skip("set LAKEPORT_BENCH_LARGE=1 for the 10M-row benchmark")
-				}
-				src := benchPlatform(b, n)
-				benchmem.ResetPeak()
-				cpu0 := benchmem.CPUTime()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					b.StopTimer()
-					dir := b.TempDir()
-					os.Remove(filepath.Join(dir, "platform.db"))
-					if err := os.Symlink(src, filepath.Join(dir, "platform.db")); err != nil {
-						b.Fatal(err)
+	for _, store := range []string{"sqlite", "postgres"} {
+		for _, format := range []string{"parquet", "csv", "csv.gz"} {
+			for _, n := range []int{1_000_000, 10_000_000} {
+				b.Run(fmt.Sprintf("store=%s/format=%s/rows=%dM", store, format, n/1_000_000), func(b *testing.B) {
+					if n > 1_000_000 && os.Getenv("LAKEPORT_BENCH_LARGE") == "" {
+						b.Skip("set LAKEPORT_BENCH_LARGE=1 for the 10M-row benchmark")
 					}
-					f := exporttest.Open(b, dir)
-					spec := exporttest.Spec(b, "bench", exportevents.Kind, "catalog: main\nschema: exports\nformat: "+format+"\n")
-					flow, err := exportevents.New(spec, f.Env)
-					if err != nil {
-						b.Fatal(err)
+					var src string
+					var pg platform.Store
+					if store == "sqlite" {
+						src = benchPlatform(b, n)
+					} else {
+						pg = benchPostgres(b, n)
+						defer pg.Close()
 					}
-					b.StartTimer()
-					res, err := f.Run(ctx, spec, flow)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if res.Rows != int64(n) {
-						b.Fatalf("exported %d rows, want %d", res.Rows, n)
-					}
-					b.StopTimer()
-					f.Close()
-					if keep := os.Getenv("LAKEPORT_BENCH_KEEP"); keep != "" { // the peer reads the same rows
-						os.RemoveAll(keep)
-						if err := os.Rename(filepath.Join(dir, "lake"), keep); err != nil {
+					benchmem.ResetPeak()
+					cpu0 := benchmem.CPUTime()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						b.StopTimer()
+						dir := b.TempDir()
+						if src != "" {
+							if err := os.Symlink(src, filepath.Join(dir, "platform.db")); err != nil {
+								b.Fatal(err)
+							}
+						}
+						f := exporttest.Open(b, dir)
+						if pg != nil {
+							f.UsePlatform(pg)
+						}
+						spec := exporttest.Spec(b, "bench", exportevents.Kind, "catalog: main\nschema: exports\nformat: "+format+"\n")
+						flow, err := exportevents.New(spec, f.Env)
+						if err != nil {
 							b.Fatal(err)
 						}
+						b.StartTimer()
+						res, err := f.Run(ctx, spec, flow)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if res.Rows != int64(n) {
+							b.Fatalf("exported %d rows, want %d", res.Rows, n)
+						}
+						b.StopTimer()
+						f.Close()
+						if keep := os.Getenv("LAKEPORT_BENCH_KEEP"); keep != "" { // the peer reads the same rows
+							os.RemoveAll(keep)
+							if err := os.Rename(filepath.Join(dir, "lake"), keep); err != nil {
+								b.Fatal(err)
+							}
+						}
+						b.StartTimer()
 					}
-					b.StartTimer()
-				}
-				b.StopTimer()
-				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-				b.ReportMetric(float64((benchmem.CPUTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
-				b.ReportMetric(benchmem.PeakRSSMiB(), "peak-RSS-MiB")
-			})
+					b.StopTimer()
+					b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+					b.ReportMetric(float64((benchmem.CPUTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+					b.ReportMetric(benchmem.PeakRSSMiB(), "peak-RSS-MiB")
+				})
+			}
 		}
 	}
 }

@@ -29,6 +29,8 @@ type Fixture struct {
 	Platform platform.Store
 	State    job.Store
 	Env      *job.Env
+
+	ownPlatform bool
 }
 
 // Open opens (or reopens, after a crash) the fixture in dir.
@@ -51,7 +53,7 @@ func Open(tb testing.TB, dir string) *Fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &Fixture{Dir: dir, Lake: lh, Platform: plat, State: state}
+	f := &Fixture{Dir: dir, Lake: lh, Platform: plat, State: state, ownPlatform: true}
 	f.Env = &job.Env{Platform: plat, StagingDir: filepath.Join(dir, "staging"), Connections: func(ctx context.Context, name string) (any, error) {
 		if name != "lake" {
 			return nil, fmt.Errorf("unknown connection %q", name)
@@ -65,7 +67,9 @@ func Open(tb testing.TB, dir string) *Fixture {
 // Close closes the stores.
 func (f *Fixture) Close() {
 	f.Lake.Close()
-	f.Platform.Close()
+	if f.ownPlatform {
+		f.Platform.Close()
+	}
 	f.State.Close()
 }
 
@@ -157,4 +161,12 @@ func (f *Fixture) Staged(tb testing.TB) []string {
 		return nil
 	})
 	return out
+}
+
+// UsePlatform makes the fixture export from store (e.g. a PostgreSQL
+// platform) instead of its SQLite one; the caller closes store.
+func (f *Fixture) UsePlatform(store platform.Store) {
+	f.Platform.Close()
+	f.Platform, f.ownPlatform = store, false
+	f.Env.Platform = store
 }
