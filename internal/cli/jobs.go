@@ -18,12 +18,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lakeport/lakeport/internal/errs"
-	_ "github.com/lakeport/lakeport/internal/flow/exportevents" // job kind export.events
+	_ "github.com/lakeport/lakeport/internal/flow/exportevents"  // job kind export.events
 	_ "github.com/lakeport/lakeport/internal/flow/importchanges" // job kind import.changes
 	_ "github.com/lakeport/lakeport/internal/flow/importtable"   // job kind import.table
 	"github.com/lakeport/lakeport/internal/job"
 	"github.com/lakeport/lakeport/internal/job/jobstore"
 	"github.com/lakeport/lakeport/internal/lakehouse"
+	"github.com/lakeport/lakeport/internal/lakehouse/databricks"
 	_ "github.com/lakeport/lakeport/internal/lakehouse/local" // lakehouse driver "local"
 	"github.com/lakeport/lakeport/internal/platform"
 	"github.com/lakeport/lakeport/internal/server"
@@ -32,12 +33,13 @@ import (
 const defaultConfig = "lakeport.yaml"
 
 // Connections of type local open the local lakehouse driver (a directory of
-// catalog/schema/table Delta tables). The databricks type registers here
-// when its driver lands.
+// catalog/schema/table Delta tables); type databricks opens a SQL warehouse
+// and Unity Catalog.
 func init() {
 	job.RegisterConnector(job.ConnLocal, func(ctx context.Context, c *job.Connection) (any, error) {
 		return lakehouse.Open(ctx, "local", c.Path)
 	})
+	job.RegisterConnector(job.ConnDatabricks, databricks.OpenConnection)
 }
 
 func configFlag(cmd *cobra.Command, path *string) {

@@ -1,0 +1,3 @@
+SELECT COUNT(*) AS n
+FROM `main`.`web`.`events` VERSION AS OF 7
+WHERE `ts` IS NULL

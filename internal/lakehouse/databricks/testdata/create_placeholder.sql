@@ -1,0 +1,1 @@
+CREATE TABLE IF NOT EXISTS `main`.`exports`.`lakeport_user_vip` USING DELTA

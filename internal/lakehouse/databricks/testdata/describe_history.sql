@@ -1,0 +1,1 @@
+DESCRIBE HISTORY `main`.`web`.`events` LIMIT 1

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS `main`.`exports`.`lakeport_user_vip`

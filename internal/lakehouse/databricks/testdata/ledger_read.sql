@@ -1,0 +1,1 @@
+SHOW TBLPROPERTIES `main`.`exports`.`lakeport_user_vip`

@@ -1,0 +1,3 @@
+SELECT *
+FROM `main`.`web`.`events` VERSION AS OF 7
+ORDER BY _metadata.file_path ASC, _metadata.row_index ASC

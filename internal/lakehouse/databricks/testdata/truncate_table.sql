@@ -1,0 +1,1 @@
+TRUNCATE TABLE `main`.`exports`.`lakeport_user_vip`
