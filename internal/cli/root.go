@@ -33,6 +33,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newPlatformCmd())
 	root.AddCommand(newJobsCmd(), newRunCmd(), newRunsCmd(), newServeCmd())
 	root.AddCommand(newQuickstartCmd())
+	root.AddCommand(newConnectionCmd())
 	return root
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -57,7 +58,25 @@ type Connection struct {
 	ClientID     string `yaml:"client_id" json:"client_id,omitempty"`
 	ClientSecret Secret `yaml:"client_secret" json:"client_secret,omitzero"`
 	Catalog      string `yaml:"catalog" json:"catalog,omitempty"` // default catalog (optional)
+	// Port is the workspace's HTTPS port (DefaultDatabricksPort when unset).
+	Port int `yaml:"port" json:"port,omitempty"`
+	// WarehouseWait bounds how long a run waits for a stopped or starting
+	// SQL warehouse to be running (DefaultWarehouseWait when unset).
+	WarehouseWait time.Duration `yaml:"warehouse_wait" json:"warehouse_wait,omitempty"`
+	// Staging is where exports stage files for COPY INTO: a Unity Catalog
+	// volume path (/Volumes/catalog/schema/volume[/prefix]) or a bucket URL
+	// the warehouse can read (s3://, gs://, azblob://). Optional; needed by
+	// exports into this connection.
+	Staging string `yaml:"staging" json:"staging,omitempty"`
 }
+
+// Databricks connection defaults.
+const (
+	DefaultDatabricksPort = 443
+	DefaultWarehouseWait  = 10 * time.Minute
+	// MaxWarehouseWait is the longest warehouse_wait accepted.
+	MaxWarehouseWait = 24 * time.Hour
+)
 
 type rawJob struct {
 	Name       string    `yaml:"name" lakeport:"required"`
@@ -306,6 +325,9 @@ func checkConnection(c *Connection, path, dir string, p *problems) {
 		only("client_id", ConnDatabricks, c.ClientID != "")
 		only("client_secret", ConnDatabricks, !c.ClientSecret.IsZero())
 		only("catalog", ConnDatabricks, c.Catalog != "")
+		only("port", ConnDatabricks, c.Port != 0)
+		only("warehouse_wait", ConnDatabricks, c.WarehouseWait != 0)
+		only("staging", ConnDatabricks, c.Staging != "")
 	case ConnDatabricks:
 		only("path", ConnLocal, c.Path != "")
 		if c.Host == "" {
@@ -329,9 +351,66 @@ func checkConnection(c *Connection, path, dir string, p *problems) {
 		case !oauth && c.Token.IsZero():
 			p.add(path+".token", "required (e.g. token: ${DATABRICKS_TOKEN}), or client_id and client_secret")
 		}
+		switch {
+		case c.Port == 0:
+			c.Port = DefaultDatabricksPort
+		case c.Port < 1 || c.Port > 65535:
+			p.add(path+".port", fmt.Sprintf("want a TCP port 1-65535, got %d", c.Port))
+		}
+		switch {
+		case c.WarehouseWait == 0:
+			c.WarehouseWait = DefaultWarehouseWait
+		case c.WarehouseWait < time.Second || c.WarehouseWait > MaxWarehouseWait:
+			p.add(path+".warehouse_wait", fmt.Sprintf("want a duration from 1s to 24h, got %s", c.WarehouseWait))
+		}
+		if c.Catalog != "" && !ucNameRE.MatchString(c.Catalog) {
+			p.add(path+".catalog", fmt.Sprintf("catalog name %q: letters, digits, '_' and '-' only", c.Catalog))
+		}
+		if c.Staging != "" {
+			if reason := checkStaging(c.Staging); reason != "" {
+				p.add(path+".staging", reason)
+			}
+		}
 	default:
 		p.add(path+".type", fmt.Sprintf("unknown connection type %q (want %s or %s)", c.Type, ConnLocal, ConnDatabricks))
 	}
+}
+
+// ucNameRE is a Unity Catalog name Lakeport accepts unquoted (as
+// lakehouse.ValidateName does).
+var ucNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,254}$`)
+
+// checkStaging validates a Databricks connection's staging location and
+// returns why it is bad ("" when good).
+func checkStaging(s string) string {
+	const want = "want /Volumes/CATALOG/SCHEMA/VOLUME[/PREFIX] or a bucket URL the warehouse reads (s3://, gs://, azblob://)"
+	if strings.HasPrefix(s, "/Volumes/") {
+		parts := strings.Split(strings.TrimPrefix(s, "/Volumes/"), "/")
+		if len(parts) < 3 {
+			return want + fmt.Sprintf(", got %q", s)
+		}
+		for i, part := range parts {
+			if i == len(parts)-1 && part == "" && i >= 3 {
+				continue // a trailing slash
+			}
+			if i < 3 && !ucNameRE.MatchString(part) {
+				return fmt.Sprintf("%q: %s name %q: letters, digits, '_' and '-' only", s, [...]string{"catalog", "schema", "volume"}[i], part)
+			}
+			if part == "" || part == "." || part == ".." {
+				return fmt.Sprintf("%q: empty, '.' or '..' path segment", s)
+			}
+		}
+		return ""
+	}
+	for _, scheme := range []string{"s3://", "gs://", "azblob://"} {
+		if strings.HasPrefix(s, scheme) {
+			if len(s) == len(scheme) || s[len(scheme)] == '/' {
+				return fmt.Sprintf("%q: the bucket name is missing", s)
+			}
+			return ""
+		}
+	}
+	return want + fmt.Sprintf(", got %q", redactURL(s))
 }
 
 // Job returns the job called name.

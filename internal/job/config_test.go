@@ -114,6 +114,9 @@ func TestParseGoodConfig(t *testing.T) {
 // error naming its field.
 func TestBadConfigs(t *testing.T) {
 	conn := "connections: {lake: {type: local, path: /data}}\n"
+	dbx := func(extra string) string {
+		return "connections:\n  p:\n    type: databricks\n    host: h\n    http_path: /sql/1.0/warehouses/a\n    token: ${T}\n    " + extra + "\n"
+	}
 	job := func(extra string) string {
 		return conn + "jobs:\n  - name: a\n    kind: test.kind\n" + extra
 	}
@@ -142,6 +145,23 @@ func TestBadConfigs(t *testing.T) {
 		{"databricks token and oauth", "connections: {p: {type: databricks, host: h, http_path: /s, token: \"${T}\", client_id: c, client_secret: \"${S}\"}}\n", "connections.p.token: use either token or client_id"},
 		{"databricks client_id alone", "connections: {p: {type: databricks, host: h, http_path: /s, client_id: c}}\n", "connections.p.client_secret: required with client_id"},
 		{"databricks with path", "connections: {p: {type: databricks, host: h, http_path: /s, token: \"${T}\", path: /x}}\n", "connections.p.path: only for type local"},
+		{"databricks port zero-ish", dbx("port: 70000"), "connections.p.port: want a TCP port 1-65535, got 70000"},
+		{"databricks port negative", dbx("port: -1"), "connections.p.port: want a TCP port 1-65535, got -1"},
+		{"databricks port a word", dbx("port: https"), `connections.p.port: want an integer, got "https"`},
+		{"databricks warehouse_wait number", dbx("warehouse_wait: 10"), "connections.p.warehouse_wait: want a duration such as 30s, 15m or 2h"},
+		{"databricks warehouse_wait short", dbx("warehouse_wait: 500ms"), "connections.p.warehouse_wait: want a duration from 1s to 24h, got 500ms"},
+		{"databricks warehouse_wait long", dbx("warehouse_wait: 48h"), "connections.p.warehouse_wait: want a duration from 1s to 24h, got 48h0m0s"},
+		{"databricks warehouse_wait negative", dbx("warehouse_wait: -5m"), "connections.p.warehouse_wait: want a duration from 1s to 24h"},
+		{"databricks staging short volume", dbx("staging: /Volumes/main/exports"), "connections.p.staging: want /Volumes/CATALOG/SCHEMA/VOLUME[/PREFIX]"},
+		{"databricks staging bad volume name", dbx("staging: /Volumes/main/ex ports/v"), `connections.p.staging: "/Volumes/main/ex ports/v": schema name "ex ports"`},
+		{"databricks staging dot segment", dbx("staging: /Volumes/main/s/v/../x"), `connections.p.staging: "/Volumes/main/s/v/../x": empty, '.' or '..' path segment`},
+		{"databricks staging local dir", dbx("staging: /tmp/staging"), `connections.p.staging: want /Volumes/CATALOG/SCHEMA/VOLUME[/PREFIX] or a bucket URL the warehouse reads (s3://, gs://, azblob://), got "/tmp/staging"`},
+		{"databricks staging no bucket", dbx("staging: s3://"), `connections.p.staging: "s3://": the bucket name is missing`},
+		{"databricks staging file URL", dbx("staging: file:///tmp/x"), "connections.p.staging: want /Volumes/"},
+		{"databricks bad catalog", dbx("catalog: my catalog"), `connections.p.catalog: catalog name "my catalog"`},
+		{"local with port", "connections: {lake: {type: local, path: /x, port: 443}}\n", "connections.lake.port: only for type databricks"},
+		{"local with staging", "connections: {lake: {type: local, path: /x, staging: s3://b}}\n", "connections.lake.staging: only for type databricks"},
+		{"local with warehouse_wait", "connections: {lake: {type: local, path: /x, warehouse_wait: 1m}}\n", "connections.lake.warehouse_wait: only for type databricks"},
 		{"jobs a mapping", "jobs: {a: 1}\n", "jobs: want a list"},
 		{"job a string", "jobs: [a]\n", `jobs[0]: want a mapping, got "a"`},
 		{"job without name", conn + "jobs: [{kind: test.kind}]\n", "jobs[0].name: required"},
@@ -306,6 +326,37 @@ func TestDecodeSettings(t *testing.T) {
 	}
 	if err := s.Errorf("settings.table", "table %q not found", "x"); err.Error() != `jobs[2].settings.table: table "x" not found` || errs.Classify(err) != errs.Invalid {
 		t.Errorf("Errorf = %v", err)
+	}
+}
+
+func TestDatabricksConnectionDefaults(t *testing.T) {
+	c, err := Parse([]byte(goodConfig), "/etc/lakeport")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := c.Connection("prod")
+	if prod.Port != DefaultDatabricksPort || prod.WarehouseWait != DefaultWarehouseWait || prod.Staging != "" {
+		t.Errorf("defaults: port %d, warehouse_wait %s, staging %q", prod.Port, prod.WarehouseWait, prod.Staging)
+	}
+	lake, _ := c.Connection("lake")
+	if lake.Port != 0 || lake.WarehouseWait != 0 {
+		t.Errorf("local connection got databricks defaults: %+v", lake)
+	}
+}
+
+func TestDatabricksConnectionSettings(t *testing.T) {
+	for _, staging := range []string{"/Volumes/main/lakeport/staging", "/Volumes/main/lakeport/staging/", "/Volumes/main/lakeport/staging/exports/daily",
+		"s3://my-bucket/lakeport", "gs://b", "azblob://container/prefix"} {
+		y := "connections:\n  p:\n    type: databricks\n    host: https://adb-1.2.azuredatabricks.net\n    http_path: /sql/1.0/warehouses/a\n" +
+			"    client_id: sp-1\n    client_secret: ${S}\n    port: 8443\n    warehouse_wait: 90s\n    catalog: main\n    staging: " + staging + "\n"
+		c, err := Parse([]byte(y), "/etc")
+		if err != nil {
+			t.Fatalf("staging %s: %v", staging, err)
+		}
+		p := c.Connections[0]
+		if p.Port != 8443 || p.WarehouseWait != 90*time.Second || p.Staging != staging || p.ClientID != "sp-1" || p.ClientSecret.Var() != "S" || p.Catalog != "main" {
+			t.Errorf("parsed %+v", p)
+		}
 	}
 }
 
