@@ -18,9 +18,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lakeport/lakeport/internal/errs"
-	_ "github.com/lakeport/lakeport/internal/flow/exportevents"  // job kind export.events
-	_ "github.com/lakeport/lakeport/internal/flow/importchanges" // job kind import.changes
-	_ "github.com/lakeport/lakeport/internal/flow/importtable"   // job kind import.table
+	_ "github.com/lakeport/lakeport/internal/flow/exportaudience" // job kind export.audience
+	_ "github.com/lakeport/lakeport/internal/flow/exportchanges"  // job kind export.audience_changes
+	_ "github.com/lakeport/lakeport/internal/flow/exportevents"   // job kind export.events
+	_ "github.com/lakeport/lakeport/internal/flow/importchanges"  // job kind import.changes
+	_ "github.com/lakeport/lakeport/internal/flow/importtable"    // job kind import.table
 	"github.com/lakeport/lakeport/internal/job"
 	"github.com/lakeport/lakeport/internal/job/jobstore"
 	"github.com/lakeport/lakeport/internal/lakehouse"

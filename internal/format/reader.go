@@ -1,7 +1,10 @@
 package format
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	stdcsv "encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -71,7 +74,32 @@ func OpenFile(path, format string, types *arrow.Schema) (Source, error) {
 			}
 			in = gz
 		}
-		r := csv.NewInferringReader(in, csv.WithHeader(true), csv.WithChunk(batchRows), csv.WithColumnTypes(known),
+		// a file with a header and no rows has nothing to infer from (and
+		// arrow's inferring reader cannot handle it): its columns are the
+		// known types, else strings
+		br := bufio.NewReaderSize(in, 64*1024)
+		header, rest, err := splitHeader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if header == nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: no header row", path)
+		}
+		if !rest {
+			fields := make([]arrow.Field, len(header))
+			for i, name := range header {
+				t, ok := known[name]
+				if !ok {
+					t = arrow.BinaryTypes.String
+				}
+				fields[i] = arrow.Field{Name: name, Type: t, Nullable: true}
+			}
+			f.Close()
+			return &emptySource{schema: arrow.NewSchema(fields, nil)}, nil
+		}
+		r := csv.NewInferringReader(br, csv.WithHeader(true), csv.WithChunk(batchRows), csv.WithColumnTypes(known),
 			csv.WithNullReader(true, ""), csv.WithLazyQuotes(false))
 		c := &csvSource{r: r, f: f, path: path}
 		// the inferring reader knows the columns once it has read the header and a first batch
@@ -110,6 +138,39 @@ func OpenFile(path, format string, types *arrow.Schema) (Source, error) {
 	f.Close()
 	return nil, fmt.Errorf("unknown input format %q (want one of %s)", format, strings.Join(InputFormats, ", "))
 }
+
+// splitHeader peeks at a CSV stream without consuming it: the header's
+// column names (nil for an empty file) and whether any byte follows the
+// header line.
+func splitHeader(br *bufio.Reader) (header []string, rest bool, err error) {
+	for n := 4096; ; n *= 2 {
+		b, perr := br.Peek(n)
+		if i := bytes.IndexByte(b, '\n'); i >= 0 || perr != nil {
+			line := b
+			if i >= 0 {
+				line = b[:i+1]
+			}
+			if len(bytes.TrimSpace(line)) == 0 {
+				return nil, false, nil
+			}
+			rec, err := stdcsv.NewReader(bytes.NewReader(line)).Read()
+			if err != nil {
+				return nil, false, fmt.Errorf("header row: %w", err)
+			}
+			return rec, i >= 0 && len(bytes.TrimSpace(b[i+1:])) > 0 || i >= 0 && perr == nil && len(b) == n, nil
+		}
+		if n > 1<<24 {
+			return nil, false, errors.New("header row longer than 16 MiB")
+		}
+	}
+}
+
+// emptySource is a file with columns and no rows.
+type emptySource struct{ schema *arrow.Schema }
+
+func (e *emptySource) Schema() *arrow.Schema                           { return e.schema }
+func (e *emptySource) Next(context.Context) (arrow.RecordBatch, error) { return nil, io.EOF }
+func (e *emptySource) Close() error                                    { return nil }
 
 type csvSource struct {
 	r     *csv.Reader
