@@ -196,6 +196,25 @@ jobs:
     settings:
       catalog: main
       schema: lakeport_exports   # -> main.lakeport_exports.lakeport_events_{stream}
+
+  - name: vips_export
+    kind: export.audience  # an audience's members -> a table replaced each run (CSV staged)
+    connection: lake       # no schedule: every 24 hours
+    settings:
+      catalog: main
+      schema: lakeport_exports   # -> main.lakeport_exports.lakeport_user_vips
+      audience: vips
+      fields: [email, first_name, country, lifetime_value, interests]
+
+  - name: vip_changes_export
+    kind: export.audience_changes  # who entered or left the audiences -> an appended table
+    connection: lake               # no schedule: every 5 minutes
+    settings:
+      catalog: main
+      schema: lakeport_exports     # -> main.lakeport_exports.lakeport_seg_changes
+      audiences: [vips]
+      id_field: email
+      backfill: true               # first run: an enter row for every current member
 `
 
 func prepareQuickstartDir(dir string) error {
@@ -296,7 +315,7 @@ func runQuickstart(ctx context.Context, w io.Writer, dir string) error {
 	}
 	defer plat.Close()
 
-	head("3. The platform's attributes (import.changes maps only to predefined ones)")
+	head("3. The platform's attributes (import.changes maps only to predefined ones) and an audience")
 	for _, f := range []platform.Field{
 		{Name: "first_name", Type: platform.TypeString}, {Name: "country", Type: platform.TypeString},
 		{Name: "lifetime_value", Type: platform.TypeNumber}, {Name: "vip", Type: platform.TypeBoolean},
@@ -307,6 +326,10 @@ func runQuickstart(ctx context.Context, w io.Writer, dir string) error {
 		}
 		fmt.Fprintf(w, "  lakeport platform fields define %s %s\n", f.Name, f.Type)
 	}
+	if _, err := plat.PutAudience(ctx, "vips", "vip == true"); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, `  lakeport platform audiences put vips "vip == true"`)
 	if _, err := job.Sync(ctx, state, plat, cfg, time.Now()); err != nil {
 		return err
 	}
@@ -397,7 +420,7 @@ func runQuickstart(ctx context.Context, w io.Writer, dir string) error {
 		fmt.Fprintf(w, "    %-26s %s\n", email, strings.Join(parts, " "))
 	}
 
-	head("8. What the exports wrote back to the lakehouse")
+	head("8. What the exports wrote back to the lakehouse (events, the vips audience, its enter/exit log)")
 	if err := qsExportTables(ctx, w, lake); err != nil {
 		return err
 	}
