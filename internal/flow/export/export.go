@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/lakeport/lakeport/internal/delta"
 	"github.com/lakeport/lakeport/internal/errs"
 	"github.com/lakeport/lakeport/internal/job"
 	"github.com/lakeport/lakeport/internal/lakehouse"
@@ -154,7 +155,15 @@ func (e *Exporter) Commit(ctx context.Context, b *Batch, cursor any) error {
 		e.ledger = l
 		return nil
 	}
-	p := &Pending{Load: b.load, Run: e.run.Seq, Tables: tables, Cursor: cur}
+	p := &Pending{Load: b.load, Run: e.run.Seq, Tables: tables, Cursor: cur, Format: e.t.Format}
+	if e.t.Schema != nil {
+		st, err := delta.FromArrow(e.t.Schema)
+		if err != nil {
+			b.Abort(ctx)
+			return fmt.Errorf("%s: %w", e.run.Job.Path(), err)
+		}
+		p.Schema = st.SchemaString()
+	}
 	for _, t := range tables {
 		p.Rows += t.Rows
 	}
@@ -173,10 +182,21 @@ func (e *Exporter) Commit(ctx context.Context, b *Batch, cursor any) error {
 // finish loads a pending load's tables (each a no-op if the table already
 // holds the key), moves the ledger past it, and deletes its files.
 func (e *Exporter) finish(ctx context.Context, p *Pending) error {
+	format, schema := p.Format, (*arrow.Schema)(nil)
+	if format == "" {
+		format = e.t.Format
+	}
+	if p.Schema != "" {
+		st, err := delta.ParseSchema(p.Schema)
+		if err != nil {
+			return errs.Invalidf("%s: the export ledger's pending load has an unreadable schema: %v", e.run.Job.Path(), err)
+		}
+		schema = delta.ArrowSchema(st)
+	}
 	for _, tf := range p.Tables {
 		res, err := e.t.Lakehouse.Load(ctx, tf.Table, lakehouse.LoadRequest{
-			Staging: e.t.Staging, Files: tf.Files, Format: e.t.Format, Mode: e.t.Mode,
-			Key: lakehouse.LoadKey{App: e.app, Version: p.Load}, Create: true, Schema: e.t.Schema})
+			Staging: e.t.Staging, Files: tf.Files, Format: format, Mode: e.t.Mode,
+			Key: lakehouse.LoadKey{App: e.app, Version: p.Load}, Create: true, Schema: schema})
 		if err != nil {
 			return fmt.Errorf("load %d into %s: %w", p.Load, tf.Table.Plain(), err)
 		}

@@ -38,6 +38,11 @@ type Pending struct {
 	Tables []TableFiles    `json:"tables"`
 	Cursor json.RawMessage `json:"cursor,omitempty"`
 	Rows   int64           `json:"rows"`
+	// Format and Schema (a Delta schema string; "" for an inferred one) are
+	// the staged files', so a later run whose settings or data changed
+	// still loads them as they were written.
+	Format string `json:"format"`
+	Schema string `json:"schema,omitempty"`
 }
 
 // TableFiles are one table's staged files in a load.

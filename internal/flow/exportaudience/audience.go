@@ -153,17 +153,13 @@ func fieldNames(fields []platform.Field) string {
 	return strings.Join(names, ", ")
 }
 
-// Cursor is what a load records in the ledger: the columns it staged (so
-// that a load an earlier run left pending is finished with its own
-// columns) and the number of members. Every run replaces the whole table,
-// so nothing in it is a position.
+// Cursor is what a load records in the ledger: the columns it staged and
+// the number of members. Every run replaces the whole table, so nothing in
+// it is a position.
 type Cursor struct {
 	Audience string   `json:"audience"`
 	Columns  []Column `json:"columns"`
-	// Format is the load's staged format: the setting's, or Parquet for an
-	// empty audience (a CSV file of only a header carries no types).
-	Format  string `json:"format"`
-	Members int64  `json:"members"`
+	Members  int64    `json:"members"`
 }
 
 // TableName is the table the audience is exported to.
@@ -183,90 +179,34 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 	if err != nil {
 		return job.Result{}, err
 	}
+	// a load an earlier run left pending is finished by export.Start with
+	// the columns and format it was staged with (kept in the ledger), not
+	// this run's: the membership, and with it the columns, may have changed
 	target := export.Target{Lakehouse: lh, Staging: area, Format: f.s.Format, Mode: lakehouse.LoadReplace, FileRows: f.s.FileRows}
-	// A load an earlier run left pending is finished with the columns it
-	// was staged with (recorded in its cursor), not this run's: the
-	// membership, and with it the columns, may have changed since.
-	var done job.Result
-	pending, err := pendingLoad(ctx, r)
+	reg, err := registry(ctx, store)
 	if err != nil {
 		return job.Result{}, err
 	}
-	if pending != nil {
-		t := target
-		t.Schema, t.Format = Schema(pending.Columns), pending.Format
-		e, err := export.Start(ctx, r, Kind, t)
-		if err != nil {
-			return job.Result{}, err
-		}
-		done = e.Result()
-	}
-	reg, err := registry(ctx, store)
-	if err != nil {
-		return done, err
-	}
 	cols, err := f.columns(ctx, store, reg)
 	if err != nil {
-		return done, err
+		return job.Result{}, err
 	}
 	target.Schema = Schema(cols)
 	e, err := export.Start(ctx, r, Kind, target)
 	if err != nil {
-		return done, err
-	}
-	result := func() job.Result {
-		res := e.Result()
-		res.Rows += done.Rows
-		res.Bytes += done.Bytes
-		if l, ok := done.Notes["loads"].(int); ok {
-			res.Notes["loads"] = res.Notes["loads"].(int) + l
-		}
-		return res
+		return job.Result{}, err
 	}
 	b := e.NewBatch()
 	b.Ensure(f.TableName()) // an empty audience still replaces the table
 	n, err := f.stage(ctx, store, cols, b)
 	if err != nil {
 		b.Abort(ctx)
-		return result(), err
+		return e.Result(), err
 	}
-	format := target.Format
-	if n == 0 {
-		// no rows: an empty Parquet file carries the columns and their
-		// types, a CSV file of only a header does not
-		b.Abort(ctx)
-		format, target.Format = lakehouse.FormatParquet, lakehouse.FormatParquet
-		if e, err = export.Start(ctx, r, Kind, target); err != nil {
-			return done, err
-		}
-		b = e.NewBatch()
-		b.Ensure(f.TableName())
+	if err := e.Commit(ctx, b, Cursor{Audience: f.s.Audience, Columns: cols, Members: n}); err != nil {
+		return e.Result(), err
 	}
-	if err := e.Commit(ctx, b, Cursor{Audience: f.s.Audience, Columns: cols, Format: format, Members: n}); err != nil {
-		return result(), err
-	}
-	return result(), nil
-}
-
-// pendingLoad returns the cursor (columns and format) of a load an earlier
-// run left pending in the ledger, nil if there is none.
-func pendingLoad(ctx context.Context, r *job.Run) (*Cursor, error) {
-	if r.Checkpoints == nil {
-		return nil, nil // export.Start says why it cannot run
-	}
-	raw, err := r.Checkpoints.Get(ctx, export.LedgerKey)
-	if err != nil || raw == "" {
-		return nil, err
-	}
-	var l export.Ledger
-	if err := json.Unmarshal([]byte(raw), &l); err != nil || l.Pending == nil {
-		return nil, nil // export.Start reports an unreadable ledger
-	}
-	var c Cursor
-	if err := json.Unmarshal(l.Pending.Cursor, &c); err != nil || len(c.Columns) == 0 || c.Format == "" {
-		return nil, errs.Invalidf("%s: the pending load's cursor does not name its columns and format: %s", r.Job.Path(), l.Pending.Cursor)
-	}
-	return &c, nil
+	return e.Result(), nil
 }
 
 func registry(ctx context.Context, store platform.Store) (platform.Registry, error) {
