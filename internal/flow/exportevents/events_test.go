@@ -255,7 +255,6 @@ var crashCampaign = exporttest.Campaign{
 
 func TestCrashCampaign(t *testing.T) { exporttest.RunCampaign(t, crashCampaign) }
 
-
 // A lost ledger (a state store started afresh) exports everything again:
 // its loads have a new epoch in their keys, so the table never skips them
 // as already loaded (which would silently drop rows).
