@@ -21,6 +21,8 @@ import (
 	_ "github.com/lakeport/lakeport/internal/flow/exportaudience" // job kind export.audience
 	_ "github.com/lakeport/lakeport/internal/flow/exportchanges"  // job kind export.audience_changes
 	_ "github.com/lakeport/lakeport/internal/flow/exportevents"   // job kind export.events
+	_ "github.com/lakeport/lakeport/internal/flow/exportmetrics"  // job kind export.metrics
+	_ "github.com/lakeport/lakeport/internal/flow/exportsystem"   // job kind export.system_events
 	_ "github.com/lakeport/lakeport/internal/flow/importchanges"  // job kind import.changes
 	_ "github.com/lakeport/lakeport/internal/flow/importtable"    // job kind import.table
 	"github.com/lakeport/lakeport/internal/job"

@@ -40,13 +40,18 @@ func newQuickstartCmd() *cobra.Command {
 
   lakehouse/        a local lakehouse: main.crm.users (change data feed on)
                     and main.web.events, Delta tables written by Lakeport
-  lakeport.yaml     a connection to it and two jobs:
+  lakeport.yaml     a connection to it and seven jobs:
                       web_events  import.table   (watermark on ts)
                       crm_users   import.changes (change data feed -> profiles)
+                      and one of each export kind back into main.lakeport_exports:
+                      export.events, export.audience (the vips audience),
+                      export.audience_changes, export.system_events, export.metrics
   platform.db       the platform store (SQLite), state.db the job state
 
-It runs both jobs, changes some users and adds events, runs them again
-(only the changes travel), and prints what arrived in the platform.
+It runs every job, changes some users and adds events, runs them again
+(only the changes travel), and prints what arrived in the platform and
+what the exports wrote back to the lakehouse (staged under
+.lakeport/staging and loaded exactly once).
 Running it again recreates the directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -215,6 +220,22 @@ jobs:
       audiences: [vips]
       id_field: email
       backfill: true               # first run: an enter row for every current member
+
+  - name: audit_export
+    kind: export.system_events     # the audit log (jobs created, runs...) -> an appended table
+    connection: lake               # no schedule: about every hour
+    settings:
+      catalog: main
+      schema: lakeport_exports     # -> main.lakeport_exports.lakeport_system_event_export_default
+
+  - name: stream_metrics_export
+    kind: export.metrics           # events per write of every stream -> an appended table (gzip CSV)
+    connection: lake
+    settings:
+      catalog: main
+      schema: lakeport_exports     # -> main.lakeport_exports.lakeport_default_metrics
+      dimension: stream
+      metric_type: events
 `
 
 func prepareQuickstartDir(dir string) error {
@@ -420,7 +441,7 @@ func runQuickstart(ctx context.Context, w io.Writer, dir string) error {
 		fmt.Fprintf(w, "    %-26s %s\n", email, strings.Join(parts, " "))
 	}
 
-	head("8. What the exports wrote back to the lakehouse (events, the vips audience, its enter/exit log)")
+	head("8. What the exports wrote back to the lakehouse")
 	if err := qsExportTables(ctx, w, lake); err != nil {
 		return err
 	}

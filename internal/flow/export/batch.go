@@ -187,8 +187,8 @@ func newStagedFile(name string, out io.WriteCloser, f string, schema *arrow.Sche
 	s := &stagedFile{name: name, out: out, count: &countingWriter{w: out}}
 	switch f {
 	case lakehouse.FormatParquet:
-		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(true),
-			parquet.WithMaxRowGroupLength(1<<20), parquet.WithStats(true))
+		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(false),
+			parquet.WithMaxRowGroupLength(stagedRowGroupRows), parquet.WithStats(true))
 		w, err := pqarrow.NewFileWriter(schema, nopCloser{s.count}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 		if err != nil {
 			return nil, err
@@ -257,3 +257,8 @@ func (s *stagedFile) abort() {
 	}
 	s.out.Close()
 }
+
+// stagedRowGroupRows bounds a staged Parquet file's row groups: the writer
+// buffers a whole row group, so this bounds its memory (about 25 MiB of
+// event rows), not the file's size.
+const stagedRowGroupRows = 64 * 1024

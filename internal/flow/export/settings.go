@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/lakeport/lakeport/internal/errs"
 	"github.com/lakeport/lakeport/internal/job"
@@ -132,4 +133,15 @@ func Platform(r *job.Run) error {
 		return errs.Invalidf("%s: no platform store", r.Job.Path())
 	}
 	return nil
+}
+
+// ParseDate reads a yyyy-mm-dd date (UTC midnight) or an RFC 3339 time.
+func ParseDate(s string) (time.Time, error) {
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("want yyyy-mm-dd or an RFC 3339 time, got %q", s)
 }

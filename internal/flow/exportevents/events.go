@@ -59,17 +59,6 @@ type Flow struct {
 	fields     map[string]bool
 }
 
-// ParseDate reads a yyyy-mm-dd date (UTC midnight) or an RFC 3339 time.
-func ParseDate(s string) (time.Time, error) {
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("want yyyy-mm-dd or an RFC 3339 time, got %q", s)
-}
-
 // New is the job.Factory of export.events.
 func New(spec *job.Spec, env *job.Env) (job.Flow, error) {
 	f := &Flow{spec: spec}
@@ -92,7 +81,7 @@ func New(spec *job.Spec, env *job.Env) (job.Flow, error) {
 		if p.v == "" {
 			continue
 		}
-		t, err := ParseDate(p.v)
+		t, err := export.ParseDate(p.v)
 		if err != nil {
 			return nil, spec.Errorf("settings."+p.field, "%v", err)
 		}
@@ -255,7 +244,7 @@ type chunk struct {
 }
 
 // chunkRows is the number of rows per record batch handed to staging.
-const chunkRows = 64 * 1024
+const chunkRows = 16 * 1024
 
 // read pages through the streams after the cursor and sends chunks in
 // order; exported is the number of events the job exported before.

@@ -1,0 +1,306 @@
+package exportsystem
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakeport/lakeport/internal/flow/export"
+	"github.com/lakeport/lakeport/internal/job"
+	"github.com/lakeport/lakeport/internal/lakehouse"
+	"github.com/lakeport/lakeport/internal/platform"
+)
+
+// Kind is the job kind this package registers.
+const Kind = "export.system_events"
+
+func init() {
+	job.Register(Kind, New)
+	job.RegisterDefaultSchedule(Kind, job.Schedule{Frequency: job.Every, Every: time.Hour})
+}
+
+// Settings are the job's `settings:` in lakeport.yaml.
+type Settings struct {
+	export.Common `yaml:",inline"`
+	Account       string `yaml:"account"`
+	Table         string `yaml:"table"`
+	StartDate     string `yaml:"start_date"`
+	EndDate       string `yaml:"end_date"`
+	SubjectType   string `yaml:"subject_type"`
+	SubjectID     string `yaml:"subject_id"`
+	LoadRows      int64  `yaml:"load_rows"`
+}
+
+// Defaults of the settings.
+const (
+	DefaultAccount   = "default"
+	DefaultFileRows  = 100_000 // events per staged file (files also close at export.DefaultFileBytes)
+	DefaultLoadRows  = 10_000_000
+	DefaultStartDays = 30 // the default start date is this many days before the first run
+)
+
+// Schema is the table's columns.
+var Schema = arrow.NewSchema([]arrow.Field{
+	{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: false},
+	{Name: "date", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, Nullable: true},
+	{Name: "aid", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "user_id", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "subject_type", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "subject_id", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "verb", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "notes", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "related", Type: arrow.BinaryTypes.String, Nullable: true},
+}, nil)
+
+// Flow is one export.system_events job.
+type Flow struct {
+	spec       *job.Spec
+	s          Settings
+	start, end *time.Time
+	table      lakehouse.TableName
+}
+
+// New is the job.Factory of export.system_events.
+func New(spec *job.Spec, env *job.Env) (job.Flow, error) {
+	f := &Flow{spec: spec}
+	s := &f.s
+	if err := spec.DecodeSettings(s); err != nil {
+		return nil, err
+	}
+	if err := s.Check(spec, lakehouse.FormatParquet, lakehouse.FormatCSV, lakehouse.FormatCSVGzip); err != nil {
+		return nil, err
+	}
+	if s.FileRows == 0 {
+		s.FileRows = DefaultFileRows
+	}
+	if s.Account == "" {
+		s.Account = DefaultAccount
+	}
+	if s.Table != "" {
+		if err := lakehouse.ValidateName("table", s.Table); err != nil {
+			return nil, spec.Errorf("settings.table", "%v", err)
+		}
+		f.table = s.Common.Table(s.Table)
+	} else {
+		f.table = s.Common.Table(s.Prefix + "_system_event_export_" + s.Account)
+	}
+	for _, p := range []struct {
+		field, v string
+		out      **time.Time
+	}{{"start_date", s.StartDate, &f.start}, {"end_date", s.EndDate, &f.end}} {
+		if p.v == "" {
+			continue
+		}
+		t, err := export.ParseDate(p.v)
+		if err != nil {
+			return nil, spec.Errorf("settings."+p.field, "%v", err)
+		}
+		*p.out = &t
+	}
+	if f.start != nil && f.end != nil && !f.end.After(*f.start) {
+		return nil, spec.Errorf("settings.end_date", "end date %s is not after the start date %s", s.EndDate, s.StartDate)
+	}
+	switch {
+	case s.LoadRows == 0:
+		s.LoadRows = DefaultLoadRows
+	case s.LoadRows < 1:
+		return nil, spec.Errorf("settings.load_rows", "want at least 1, got %d", s.LoadRows)
+	}
+	return f, nil
+}
+
+// Cursor is the export's position, kept in its load ledger.
+type Cursor struct {
+	// Start is the default start date, fixed by the first run (nil when
+	// start_date is set).
+	Start *time.Time      `json:"start,omitempty"`
+	After platform.Cursor `json:"after"`
+}
+
+// TableName is the table the events go to.
+func (f *Flow) TableName() lakehouse.TableName { return f.table }
+
+// Run exports the system events recorded since the last run.
+func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
+	if err := export.Platform(r); err != nil {
+		return job.Result{}, err
+	}
+	store := r.Env.Platform
+	lh, err := export.Lakehouse(ctx, f.spec, r.Env)
+	if err != nil {
+		return job.Result{}, err
+	}
+	area, err := f.s.OpenStaging(ctx, f.spec, r.Env, lh)
+	if err != nil {
+		return job.Result{}, err
+	}
+	e, err := export.Start(ctx, r, Kind, export.Target{Lakehouse: lh, Staging: area, Format: f.s.Format, Schema: Schema, FileRows: f.s.FileRows})
+	if err != nil {
+		return job.Result{}, err
+	}
+	var cur Cursor
+	first, err := e.Cursor(&cur)
+	if err != nil {
+		return e.Result(), err
+	}
+	first = !first
+	if first && f.start == nil {
+		start := platform.Now().AddDate(0, 0, -DefaultStartDays)
+		cur.Start = &start
+	}
+	start := f.start
+	if start == nil {
+		start = cur.Start
+	}
+	b := e.NewBatch()
+	if first {
+		b.Ensure(f.table)
+	}
+	// a reader goroutine turns pages of events into record batches while
+	// this one stages them
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan chunk, 2)
+	var readErr error
+	go func() {
+		defer close(chunks)
+		readErr = f.read(rctx, store, cur.After, start, chunks)
+	}()
+	fail := func(err error) (job.Result, error) {
+		cancel()
+		for c := range chunks {
+			if c.rec != nil {
+				c.rec.Release()
+			}
+		}
+		b.Abort(ctx)
+		return e.Result(), err
+	}
+	for c := range chunks {
+		if c.rec != nil {
+			err := b.Write(ctx, f.table, c.rec)
+			c.rec.Release()
+			if err != nil {
+				return fail(err)
+			}
+		}
+		cur.After = c.after
+		if b.Rows() >= f.s.LoadRows { // the cursor covers exactly the batch's rows
+			if err := e.Commit(ctx, b, cur); err != nil {
+				return fail(err)
+			}
+			b = e.NewBatch()
+		}
+	}
+	if readErr != nil {
+		b.Abort(ctx)
+		return e.Result(), readErr
+	}
+	if err := e.Commit(ctx, b, cur); err != nil {
+		return e.Result(), err
+	}
+	return e.Result(), nil
+}
+
+// chunk is a run of system events: the rows kept (nil when every event was
+// filtered out) and the position of the last event read.
+type chunk struct {
+	rec   arrow.RecordBatch
+	after platform.Cursor
+}
+
+// chunkRows is the number of rows per record batch handed to staging.
+const chunkRows = 64 * 1024
+
+// read pages through the audit log after the cursor and sends chunks in
+// order. The log is in time order, so reading starts at the start date.
+func (f *Flow) read(ctx context.Context, store platform.Store, after platform.Cursor, start *time.Time, out chan<- chunk) error {
+	bld := array.NewRecordBuilder(memory.DefaultAllocator, Schema)
+	defer bld.Release()
+	send := func(after platform.Cursor) error {
+		c := chunk{after: after}
+		if bld.Field(0).Len() > 0 {
+			c.rec = bld.NewRecordBatch()
+		}
+		select {
+		case out <- c:
+			return nil
+		case <-ctx.Done():
+			if c.rec != nil {
+				c.rec.Release()
+			}
+			return ctx.Err()
+		}
+	}
+	from := after
+	if start != nil && from.Less(platform.Cursor{Time: *start}) {
+		from = platform.Cursor{Time: *start} // events before it would be skipped
+	}
+	read := false // events read since the last chunk
+	for {
+		page, err := store.SystemEvents(ctx, from, platform.MaxPage)
+		if err != nil {
+			return fmt.Errorf("read system events: %w", err)
+		}
+		for _, ev := range page {
+			from, after, read = ev.Cursor(), ev.Cursor(), true
+			if !f.keep(ev, start) {
+				continue
+			}
+			if err := appendEvent(bld, ev); err != nil {
+				return err
+			}
+		}
+		if bld.Field(0).Len() >= chunkRows {
+			if err := send(after); err != nil {
+				return err
+			}
+			read = false
+		}
+		if len(page) < platform.MaxPage {
+			break
+		}
+	}
+	if read {
+		return send(after)
+	}
+	return nil
+}
+
+// keep reports whether ev passes the dates and subject filters.
+func (f *Flow) keep(ev platform.SystemEvent, start *time.Time) bool {
+	switch {
+	case start != nil && ev.Time.Before(*start), f.end != nil && !ev.Time.Before(*f.end):
+		return false
+	case f.s.SubjectType != "" && ev.SubjectType != f.s.SubjectType, f.s.SubjectID != "" && ev.SubjectID != f.s.SubjectID:
+		return false
+	}
+	return true
+}
+
+func appendEvent(bld *array.RecordBuilder, ev platform.SystemEvent) error {
+	bld.Field(0).(*array.Int64Builder).Append(ev.ID)
+	bld.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(ev.Time.UnixMicro()))
+	for i, v := range []string{ev.AccountID, ev.UserID, ev.SubjectType, ev.SubjectID, ev.Verb, ev.Notes} {
+		sb := bld.Field(2 + i).(*array.StringBuilder)
+		if v == "" {
+			sb.AppendNull()
+		} else {
+			sb.Append(v)
+		}
+	}
+	related := []byte("{}")
+	if len(ev.Related) > 0 {
+		var err error
+		if related, err = json.Marshal(ev.Related); err != nil { // keys sorted
+			return fmt.Errorf("system event %d: related: %w", ev.ID, err)
+		}
+	}
+	bld.Field(8).(*array.StringBuilder).BinaryBuilder.Append(related)
+	return nil
+}
