@@ -74,4 +74,9 @@ var schema = []string{
 	`INSERT INTO counters (name, value, last_ts) VALUES
 		('profiles', 0, 'epoch'), ('audience_changes', 0, 'epoch'), ('system_events', 0, 'epoch')
 		ON CONFLICT (name) DO NOTHING`,
+	// metric ids come from a counter row (not the bigserial's sequence) so
+	// that writers commit them in order and a reader paging by id never
+	// misses a point committed behind one it has seen
+	`INSERT INTO counters (name, value, last_ts) SELECT 'metrics', coalesce(max(id), 0), 'epoch' FROM metrics
+		ON CONFLICT (name) DO NOTHING`,
 }

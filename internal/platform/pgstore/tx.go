@@ -120,13 +120,24 @@ func (t *wtx) AppendSystemEvents(ctx context.Context, events []platform.SystemEv
 
 func (t *wtx) InsertMetrics(ctx context.Context, points []platform.Metric) error {
 	n := len(points)
+	if n == 0 {
+		return nil
+	}
+	// the counter row's lock, held to commit, orders writers: ids become
+	// visible in increasing order (Store.Metrics pages by id)
+	first, _, err := t.nextLog(ctx, "metrics", n, time.Unix(0, 0))
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, n)
 	dims, dimIDs, types := make([]string, n), make([]string, n), make([]string, n)
 	tss, values := make([]time.Time, n), make([]float64, n)
 	for i, m := range points {
+		ids[i] = first + int64(i)
 		dims[i], dimIDs[i], types[i], tss[i], values[i] = m.Dimension, m.DimensionID, m.Type, m.Timestamp, m.Value
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO metrics (dimension, dimension_id, type, ts, value)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::float8[])`, dims, dimIDs, types, tss, values)
+	_, err = t.tx.Exec(ctx, `INSERT INTO metrics (id, dimension, dimension_id, type, ts, value)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::float8[])`, ids, dims, dimIDs, types, tss, values)
 	return err
 }
 
