@@ -43,6 +43,8 @@ func newInt96Column(p *parquetFile, leaf int) *int96Column {
 		timeType: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}}
 }
 
+func (c *int96Column) close() {}
+
 const julianDayOfUnixEpoch = 2440588
 
 // next reads the next n values, crossing row groups as needed.

@@ -15,6 +15,7 @@ import (
 // parquetFile is an open Parquet data or checkpoint file.
 type parquetFile struct {
 	f      blob.File
+	props  *parquet.ReaderProperties
 	reader *pqarrow.FileReader
 }
 
@@ -40,7 +41,7 @@ func openParquet(ctx context.Context, b *blob.Bucket, key string, batchSize int)
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	return &parquetFile{f: f, reader: fr}, nil
+	return &parquetFile{f: f, props: props, reader: fr}, nil
 }
 
 func (p *parquetFile) Close() error {
@@ -67,4 +68,18 @@ func (p *parquetFile) leaves(fields []int) []int {
 		walk(&p.reader.Manifest.Fields[i])
 	}
 	return out
+}
+
+// directColumn returns a reader that bypasses pqarrow for top-level field i
+// of the file, or nil when pqarrow should read it: an int96Column for INT96
+// timestamps (which pqarrow cannot read outside years 1677-2262), a
+// flatColumn for flat columns of common primitive types (faster than pqarrow).
+func (p *parquetFile) directColumn(field int) columnSource {
+	if leaf, ok := p.int96Leaf(field); ok {
+		return newInt96Column(p, leaf)
+	}
+	if leaf, kind, ok := p.flatLeaf(field); ok {
+		return newFlatColumn(p, field, leaf, kind)
+	}
+	return nil
 }

@@ -253,18 +253,29 @@ func (p *readPlan) readFile(ctx context.Context, task fileTask, emit func(arrow.
 	if err != nil {
 		return err
 	}
-	// which file fields feed which logical fields
-	srcIdx := make([]int, len(p.fields)) // index into the record read, or -1
-	var fileFields []int
-	int96 := map[int]*int96Column{} // logical field index -> manual INT96 reader
+	// which file fields feed which logical fields: flat columns of common
+	// types and INT96 timestamps are read directly (directColumn), the others
+	// through pqarrow's record reader
+	srcIdx := make([]int, len(p.fields)) // index into the columns of a batch, or -1
+	var fileFields []int                 // top-level file fields read through pqarrow
+	type directSource struct {
+		field int // logical field index, or -1 for the change type column
+		src   columnSource
+	}
+	var direct []directSource
+	defer func() {
+		for _, d := range direct {
+			d.src.close()
+		}
+	}()
 	for i, f := range p.fields {
 		srcIdx[i] = -1
 		if p.snap.isPartitionColumn(f.Name) {
 			continue
 		}
 		if j := p.mapping.find(fileSchema.Fields(), f); j >= 0 {
-			if leaf, ok := pf.int96Leaf(j); ok {
-				int96[i] = newInt96Column(pf, leaf)
+			if src := pf.directColumn(j); src != nil {
+				direct = append(direct, directSource{field: i, src: src})
 				continue
 			}
 			srcIdx[i] = len(fileFields)
@@ -273,24 +284,36 @@ func (p *readPlan) readFile(ctx context.Context, task fileTask, emit func(arrow.
 	}
 	changeTypeIdx := -1
 	if task.cdc {
-		if j := fileSchema.FieldIndices(ChangeTypeColumn); len(j) > 0 {
+		j := fileSchema.FieldIndices(ChangeTypeColumn)
+		if len(j) == 0 {
+			return fmt.Errorf("%s: change data file %s has no %s column", t.location, task.path, ChangeTypeColumn)
+		}
+		if src := pf.directColumn(j[0]); src != nil {
+			direct = append(direct, directSource{field: -1, src: src})
+		} else {
 			changeTypeIdx = len(fileFields)
 			fileFields = append(fileFields, j[0])
-		} else {
-			return fmt.Errorf("%s: change data file %s has no %s column", t.location, task.path, ChangeTypeColumn)
 		}
 	}
 	var rowBase int64
 	produce := func(n int, cols []arrow.Array) error {
-		if len(int96) > 0 {
-			cols = append([]arrow.Array(nil), cols...)
-			for i, c := range int96 {
-				arr, err := c.next(n)
+		if len(direct) > 0 {
+			cols = append(make([]arrow.Array, 0, len(cols)+len(direct)), cols...)
+			for _, d := range direct {
+				arr, err := d.src.next(n)
 				if err != nil {
-					return fmt.Errorf("%s: data file %s: column %q: %w", t.location, task.path, p.fields[i].Name, err)
+					name := ChangeTypeColumn
+					if d.field >= 0 {
+						name = p.fields[d.field].Name
+					}
+					return fmt.Errorf("%s: data file %s: column %q: %w", t.location, task.path, name, err)
 				}
 				defer arr.Release()
-				srcIdx[i] = len(cols)
+				if d.field >= 0 {
+					srcIdx[d.field] = len(cols)
+				} else {
+					changeTypeIdx = len(cols)
+				}
 				cols = append(cols, arr)
 			}
 		}
@@ -318,7 +341,8 @@ func (p *readPlan) readFile(ctx context.Context, task fileTask, emit func(arrow.
 		return emit(p.project(rec))
 	}
 	if len(fileFields) == 0 {
-		// no data columns needed: only the row count matters
+		// nothing through pqarrow: batches of batchSize rows, read by the
+		// direct columns (or none: then only the row count matters)
 		total := pf.NumRows()
 		for done := int64(0); done < total; {
 			n := min(int64(p.batchSize), total-done)
