@@ -27,6 +27,12 @@ func OpenConnection(ctx context.Context, c *job.Connection) (any, error) {
 // endpoint (host, port, HTTP path, catalog) comes from the client's
 // configuration; the rest of cfg tunes the driver.
 func FromWorkspace(ctx context.Context, client *workspace.Client, cfg Config) (*Lakehouse, error) {
+	return Open(ctx, workspaceConfig(client, cfg))
+}
+
+// workspaceConfig fills cfg's endpoint, catalog, transport and workspace
+// from a workspace client's configuration.
+func workspaceConfig(client *workspace.Client, cfg Config) Config {
 	wc := client.Config()
 	host, port, path := wc.Endpoint()
 	if strings.HasPrefix(strings.TrimSpace(wc.Host), "http://") {
@@ -40,5 +46,5 @@ func FromWorkspace(ctx context.Context, client *workspace.Client, cfg Config) (*
 	if cfg.Transport == nil {
 		cfg.Transport = wc.HTTPTransport
 	}
-	return Open(ctx, cfg)
+	return cfg
 }

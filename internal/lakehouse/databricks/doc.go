@@ -104,6 +104,20 @@
 // LoadResult.Rows is the sum of COPY INTO's num_inserted_rows; after a
 // re-issue it counts only what the last attempt inserted.
 //
+// DefaultStaging (export.StagingProvider) is the connection's `staging`
+// setting through the workspace client: a /Volumes/... path (Files API) or
+// a bucket URL (internal/blob). A local directory is refused: the
+// warehouse, not Lakeport, reads the files.
+//
+// # Tests
+//
+// The tests run the production path — FromWorkspace/OpenConnection, the
+// workspace client (SDK), database/sql and databricks-sql-go over Thrift —
+// against dbxfake, whose SQL handler is a model warehouse (model_test.go)
+// executing the driver's statements on local Delta tables. The conformance
+// suite runs there (TestConformanceFake), and every fault dbxfake injects
+// has a test asserting from its recorded requests (fault_test.go).
+//
 // The live conformance suite (lakehousetest.Run) runs against a workspace
 // when DATABRICKS_HOST, DATABRICKS_HTTP_PATH and DATABRICKS_TOKEN (or
 // DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET) are set.

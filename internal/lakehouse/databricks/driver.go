@@ -125,7 +125,10 @@ func connOptions(cfg Config) []dbsql.ConnOption {
 	host := cfg.Host
 	port := cfg.Port
 	if h, p, ok := splitHostPort(host); ok {
-		host, port = h, p
+		host = h
+		if p != 0 { // a port in Host wins; else cfg.Port
+			port = p
+		}
 	}
 	if port == 0 {
 		port = 443

@@ -5,9 +5,9 @@ package databricks
 // reference driver), with Databricks' answers and error texts: COPY INTO
 // skips files it already loaded into a table unless forced, a placeholder
 // table takes the first COPY INTO's columns, time travel past the log is
-// DELTA_FILE_NOT_FOUND, and so on. It serves the driver through fake
-// sessions (model sessions below) with injectable faults; the same handler
-// serves dbxfake's Thrift warehouse once that is wired.
+// DELTA_FILE_NOT_FOUND, and so on. It serves the driver's statements
+// behind dbxfake's Thrift warehouse (fake_test.go), so every statement
+// travels the production path: database/sql, databricks-sql-go, Arrow IPC.
 
 import (
 	"context"
@@ -20,13 +20,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/databricks/databricks-sql-go/auth"
 
 	"github.com/lakeport/lakeport/internal/delta"
 	"github.com/lakeport/lakeport/internal/lakehouse"
@@ -43,6 +41,9 @@ type model struct {
 	placeholder map[lakehouse.TableName]bool
 	copies      int64
 	executed    []Statement
+	// volumes, if set, returns a local copy of a /Volumes/... directory
+	// (the workspace's Files API), for COPY INTO from a volume
+	volumes func(dir string) (string, error)
 }
 
 func newModel(root string) *model {
@@ -53,7 +54,15 @@ func newModel(root string) *model {
 // sqlError is an answer with an error class and SQLSTATE, worded as the
 // driver words execution errors.
 func sqlError(class, state, format string, args ...any) error {
-	return fmt.Errorf("databricks: execution error: failed to execute query: [%s] %s SQLSTATE: %s", class, fmt.Sprintf(format, args...), state)
+	return &warehouseError{class: class, state: state, msg: fmt.Sprintf(format, args...)}
+}
+
+// warehouseError is the model's answer to a failed statement: served by
+// dbxfake as an ERROR_STATE with this SQLSTATE and "[CLASS] message".
+type warehouseError struct{ class, state, msg string }
+
+func (e *warehouseError) Error() string {
+	return fmt.Sprintf("databricks: execution error: failed to execute query: [%s] %s SQLSTATE: %s", e.class, e.msg, e.state)
 }
 
 var (
@@ -432,6 +441,13 @@ func (m *model) copyInto(ctx context.Context, lh *local.Lakehouse, name lakehous
 			format = lakehouse.FormatCSVGzip
 		}
 	}
+	src := dir // where the files are read
+	if strings.HasPrefix(dir, "/Volumes/") && m.volumes != nil {
+		var err error
+		if src, err = m.volumes(dir); err != nil {
+			return nil, err
+		}
+	}
 	force := strings.Contains(sql, "'force' = 'true'")
 	if m.loaded[name] == nil {
 		m.loaded[name] = map[string]bool{}
@@ -439,7 +455,7 @@ func (m *model) copyInto(ctx context.Context, lh *local.Lakehouse, name lakehous
 	var todo []string
 	for _, f := range files {
 		p := dir + "/" + f
-		if _, err := os.Stat(p); err != nil {
+		if _, err := os.Stat(src + "/" + f); err != nil {
 			return nil, sqlError("PATH_NOT_FOUND", "42K03", "Path does not exist: %s.", p)
 		}
 		if force || !m.loaded[name][p] {
@@ -450,7 +466,7 @@ func (m *model) copyInto(ctx context.Context, lh *local.Lakehouse, name lakehous
 	if len(todo) == 0 {
 		return oneRow(fields, int64(0), int64(0)), nil
 	}
-	area, err := staging.Open(ctx, dir)
+	area, err := staging.Open(ctx, src)
 	if err != nil {
 		return nil, err
 	}
@@ -466,134 +482,3 @@ func (m *model) copyInto(ctx context.Context, lh *local.Lakehouse, name lakehous
 	}
 	return oneRow(fields, res.Rows, res.Rows), nil
 }
-
-// Model sessions, with faults.
-
-type faultKind int
-
-const (
-	noFault       faultKind = iota
-	faultLost               // the statement runs, its answer is lost (connection reset)
-	faultTruncate           // the result loses its last page
-	faultExpired            // 401: the token expired; nothing runs
-	fault503                // 503 after the driver's retries; nothing runs
-)
-
-type modelPool struct {
-	m *model
-	// fault decides the fault for a statement (nil: none)
-	fault     func(st Statement) faultKind
-	pageRows  int
-	sessions  int
-	readyCall int
-}
-
-func (p *modelPool) Session(ctx context.Context) (session, error) {
-	p.readyCall++
-	p.sessions++
-	return &modelSession{p: p}, nil
-}
-func (p *modelPool) Close() error { return nil }
-
-type modelSession struct{ p *modelPool }
-
-func (s *modelSession) Close() error { return nil }
-
-func (s *modelSession) Query(ctx context.Context, st Statement) (resultSet, error) {
-	f := noFault
-	if s.p.fault != nil {
-		f = s.p.fault(st)
-	}
-	switch f {
-	case faultExpired:
-		return nil, errors.New("databricks: request error: open session request error: request error after 1 attempt(s): unexpected HTTP status 401 Unauthorized: Token is expired")
-	case fault503:
-		return nil, errors.New("databricks: request error: execute statement request error: request error after 5 attempt(s): unexpected HTTP status 503 Service Unavailable")
-	}
-	r, err := s.p.m.handle(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	if f == faultLost {
-		release(r.recs)
-		return nil, fmt.Errorf("databricks: request error: execute statement request error: Post \"http://127.0.0.1/sql\": %w", syscall.ECONNRESET)
-	}
-	// pages of pageRows rows, as FetchResults would deliver them
-	var pages []arrow.RecordBatch
-	for _, rec := range r.recs {
-		size := int64(s.p.pageRows)
-		if size <= 0 {
-			size = rec.NumRows()
-		}
-		for off := int64(0); off < rec.NumRows(); off += size {
-			pages = append(pages, rec.NewSlice(off, min(off+size, rec.NumRows())))
-		}
-		rec.Release()
-	}
-	if f == faultTruncate && len(pages) > 0 {
-		pages[len(pages)-1].Release()
-		pages = pages[:len(pages)-1]
-	}
-	return &memResult{schema: r.schema, recs: pages}, nil
-}
-
-type memResult struct {
-	schema *arrow.Schema
-	recs   []arrow.RecordBatch
-}
-
-func (r *memResult) Schema() *arrow.Schema { return r.schema }
-func (r *memResult) Next(ctx context.Context) (arrow.RecordBatch, error) {
-	if len(r.recs) == 0 {
-		return nil, io.EOF
-	}
-	rec := r.recs[0]
-	r.recs = r.recs[1:]
-	return rec, nil
-}
-func (r *memResult) Close() error {
-	release(r.recs)
-	r.recs = nil
-	return nil
-}
-
-// localWorkspace browses the model's tables as Unity Catalog would.
-type localWorkspace struct {
-	root  string
-	ready int
-}
-
-func (w *localWorkspace) lake() *local.Lakehouse {
-	l, err := local.Open(w.root, local.Options{})
-	if err != nil {
-		panic(err)
-	}
-	return l
-}
-func (w *localWorkspace) Catalogs(ctx context.Context) ([]string, error) {
-	l := w.lake()
-	defer l.Close()
-	return l.Catalogs(ctx)
-}
-func (w *localWorkspace) Schemas(ctx context.Context, c string) ([]string, error) {
-	l := w.lake()
-	defer l.Close()
-	return l.Schemas(ctx, c)
-}
-func (w *localWorkspace) Tables(ctx context.Context, c, s string) ([]lakehouse.TableInfo, error) {
-	l := w.lake()
-	defer l.Close()
-	return l.Tables(ctx, c, s)
-}
-func (w *localWorkspace) Table(ctx context.Context, n lakehouse.TableName) (*lakehouse.Description, error) {
-	l := w.lake()
-	defer l.Close()
-	d, err := l.Describe(ctx, n)
-	if err != nil {
-		return nil, err
-	}
-	d.Version, d.VersionTime = 0, time.Time{}
-	return d, nil
-}
-func (w *localWorkspace) WarehouseReady(ctx context.Context) error { w.ready++; return nil }
-func (w *localWorkspace) SQLAuthenticator() auth.Authenticator     { return nil }
