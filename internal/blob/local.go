@@ -64,7 +64,7 @@ func (l *local) walk(ctx context.Context, dir, prefix, after string, out *[]Obje
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ents, err := os.ReadDir(l.path(dir))
+	ents, err := readDirUnsorted(l.path(dir))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return nil
@@ -100,6 +100,18 @@ func (l *local) walk(ctx context.Context, dir, prefix, after string, out *[]Obje
 		}
 	}
 	return nil
+}
+
+// readDirUnsorted is os.ReadDir without the sort: list sorts only the
+// entries it keeps, so a listing after a key (a Delta log from its last
+// checkpoint on) does not pay for sorting the whole directory.
+func readDirUnsorted(path string) ([]os.DirEntry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadDir(-1)
 }
 
 func (l *local) stat(_ context.Context, key string) (ObjectInfo, error) {
