@@ -126,6 +126,13 @@ func redact(location string) string {
 	return location
 }
 
+// Local reports whether the bucket is a local directory (where a stat is
+// cheap and a listing reads the whole directory).
+func (b *Bucket) Local() bool {
+	_, ok := b.be.(*local)
+	return ok
+}
+
 // Location returns the normalized root URL, e.g. "file:///abs/dir" or
 // "s3://bkt/prefix?endpoint=…". It never contains credentials.
 func (b *Bucket) Location() string { return b.location }

@@ -3,12 +3,15 @@ package delta
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lakeport/lakeport/internal/blob"
 )
 
 const logDir = "_delta_log/"
@@ -94,6 +97,74 @@ func (t *Table) listLogFrom(ctx context.Context, from int64) ([]logFile, error) 
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
+}
+
+// probeLogFrom finds the hinted classic checkpoint and the commits after it
+// by name, one stat each, for a table in a local directory: listing
+// _delta_log there reads every entry of the directory (40,000 for 20,000
+// commits), so the cost would follow the log's length; probing follows the
+// commits after the checkpoint. ok is false, and the caller lists, when the
+// hinted checkpoint is not there under its classic or multi-part name (a
+// stale or corrupt hint, a v2 checkpoint) or when a version is missing but
+// one of the two after it exists (a gap, which a listing reports). A newer
+// checkpoint than the hint's is not looked for: the segment from the hinted
+// one is correct, only longer.
+func (t *Table) probeLogFrom(ctx context.Context, h *lastCheckpointHint) ([]logFile, bool) {
+	stat := func(name string) (logFile, bool, error) {
+		o, err := t.bucket.Stat(ctx, logDir+name)
+		if errors.Is(err, blob.ErrNotFound) {
+			return logFile{}, false, nil
+		}
+		if err != nil {
+			return logFile{}, false, err
+		}
+		lf, ok := parseLogName(name)
+		if !ok {
+			return logFile{}, false, fmt.Errorf("unexpected log name %s", name)
+		}
+		lf.Key, lf.Size, lf.ModTime = o.Key, o.Size, o.ModTime
+		return lf, true, nil
+	}
+	parts := 1
+	if h.Parts != nil {
+		parts = *h.Parts
+	}
+	if parts < 1 || parts > 100000 {
+		return nil, false
+	}
+	var out []logFile
+	for i := 1; i <= parts; i++ {
+		name := fmt.Sprintf("%020d.checkpoint.parquet", h.Version)
+		if parts > 1 {
+			name = fmt.Sprintf("%020d.checkpoint.%010d.%010d.parquet", h.Version, i, parts)
+		}
+		lf, found, err := stat(name)
+		if err != nil || !found {
+			return nil, false
+		}
+		out = append(out, lf)
+	}
+	commit := func(v int64) string { return fmt.Sprintf("%020d.json", v) }
+	v := h.Version
+	for ; ; v++ {
+		lf, found, err := stat(commit(v))
+		if err != nil {
+			return nil, false
+		}
+		if !found {
+			if v == h.Version {
+				continue // the checkpoint's own commit may be cleaned up
+			}
+			break
+		}
+		out = append(out, lf)
+	}
+	for k := int64(1); k <= 2; k++ {
+		if _, found, err := stat(commit(v + k)); err != nil || found {
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 // segment is the set of log files that reconstruct one version: an optional
@@ -272,6 +343,13 @@ func (t *Table) readLastCheckpoint(ctx context.Context) *lastCheckpointHint {
 // if that does not yield a segment (a missing or bad hint) it lists everything.
 func (t *Table) segmentFor(ctx context.Context, want int64) (*segment, []logFile, error) {
 	if h := t.readLastCheckpoint(ctx); h != nil && (want < 0 || want >= h.Version) {
+		if t.bucket.Local() {
+			if files, ok := t.probeLogFrom(ctx, h); ok {
+				if seg, err := t.buildSegment(files, want); err == nil && seg.checkpointVersion() >= h.Version {
+					return seg, files, nil
+				}
+			}
+		}
 		if files, err := t.listLogFrom(ctx, h.Version); err == nil {
 			if seg, err := t.buildSegment(files, want); err == nil && seg.checkpointVersion() >= h.Version {
 				return seg, files, nil
