@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/databricks/databricks-sdk-go/client"
@@ -37,8 +36,6 @@ type Client struct {
 	grants     *catalog.GrantsAPI
 	files      *files.FilesAPI
 	me         *iam.CurrentUserAPI
-
-	sleeps atomic.Int64 // retry waits taken (for tests)
 }
 
 // New returns a client for cfg. It does no I/O: credentials are checked on

@@ -119,7 +119,6 @@ func (c *Client) call(ctx context.Context, what string, fn func(ctx context.Cont
 			// transient error (and its hint) back instead of sleeping.
 			return c.wrap(what, err)
 		}
-		c.sleeps.Add(1)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
