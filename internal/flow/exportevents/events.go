@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -195,9 +196,13 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 	defer cancel()
 	chunks := make(chan chunk, 2)
 	var readErr error
+	// the reader gets its own copy of the start positions: this goroutine
+	// moves cur as chunks are staged
+	start := Cursor{Since: cur.Since, Streams: maps.Clone(cur.Streams)}
+	exported := e.Ledger().Rows
 	go func() {
 		defer close(chunks)
-		readErr = f.read(rctx, store, streams, cur, e.Ledger().Rows, chunks)
+		readErr = f.read(rctx, store, streams, start, exported, chunks)
 	}()
 	fail := func(err error) (job.Result, error) {
 		cancel()
