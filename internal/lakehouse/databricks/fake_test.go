@@ -2,7 +2,7 @@ package databricks
 
 // The driver on its production path against dbxfake: database/sql, the
 // databricks-sql-go connector (Thrift over HTTP, Arrow IPC results, native
-// parameters), W's workspace client (SDK: warehouse start, Unity Catalog,
+// parameters), the workspace client (SDK: warehouse start, Unity Catalog,
 // token minting) — every statement executed by the model warehouse
 // (model_test.go) behind dbxfake's Thrift server.
 
@@ -119,7 +119,7 @@ func newFakeHarness(t *testing.T, opts ...func(*fakeSetup)) *fakeHarness {
 	return h
 }
 
-// ucPartitions is W's client with one gap of dbxfake filled: its Unity
+// ucPartitions is the workspace client with one gap of dbxfake filled: its Unity
 // Catalog has no partition_index (see .tmp/dbx-requests.md), so the
 // partition columns come from the Delta log.
 type ucPartitions struct {
@@ -238,7 +238,7 @@ func (h *fakeHarness) Delete(ctx context.Context, n lakehouse.TableName, column 
 // path: every statement built by sql.go goes through database/sql and
 // databricks-sql-go to dbxfake's Thrift warehouse, comes back as Arrow
 // IPC pages, is re-batched, counted and classified; browsing and the
-// warehouse go through W's workspace client (SDK) over REST.
+// warehouse go through the workspace client (SDK) over REST.
 func TestConformanceFake(t *testing.T) {
 	lakehousetest.Run(t, func(t *testing.T) lakehousetest.Harness { return newFakeHarness(t) })
 }
