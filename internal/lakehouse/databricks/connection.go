@@ -2,7 +2,10 @@ package databricks
 
 import (
 	"context"
+	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/lakeport/lakeport/internal/job"
 	"github.com/lakeport/lakeport/internal/lakehouse/databricks/workspace"
@@ -16,6 +19,7 @@ func OpenConnection(ctx context.Context, c *job.Connection) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.WarehouseProgress = warehouseLog(slog.Default(), c.Name)
 	client, err := workspace.New(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -47,4 +51,21 @@ func workspaceConfig(client *workspace.Client, cfg Config) Config {
 		cfg.Transport = wc.HTTPTransport
 	}
 	return cfg
+}
+
+// warehouseLog reports a warehouse cold start on log: every change of
+// state, and otherwise every 15 seconds while the wait goes on.
+func warehouseLog(log *slog.Logger, conn string) func(workspace.WarehouseProgress) {
+	var mu sync.Mutex
+	var last string
+	var at time.Duration
+	return func(p workspace.WarehouseProgress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if p.State == last && p.Elapsed-at < 15*time.Second {
+			return
+		}
+		last, at = p.State, p.Elapsed
+		log.Info("waiting for the SQL warehouse", "connection", conn, "progress", p.String())
+	}
 }
