@@ -108,3 +108,21 @@ func (e *Env) Close() error {
 	}
 	return errors.Join(all...)
 }
+
+// ConnectionAs resolves spec's connection through env and asserts the port
+// type the flow needs; what names that type in the error ("a lakehouse").
+func ConnectionAs[T any](ctx context.Context, spec *Spec, env *Env, what string) (T, error) {
+	var zero T
+	if env == nil || env.Connections == nil {
+		return zero, errs.Invalidf("%s: no connections are configured", spec.Path())
+	}
+	v, err := env.Connections(ctx, spec.Connection)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, spec.Errorf("connection", "connection %q is not %s (it is a %T)", spec.Connection, what, v)
+	}
+	return t, nil
+}

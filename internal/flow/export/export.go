@@ -111,16 +111,16 @@ func Start(ctx context.Context, r *job.Run, kind string, t Target) (*Exporter, e
 // Ledger returns the ledger as it stands.
 func (e *Exporter) Ledger() Ledger { return e.ledger }
 
-// Cursor decodes the ledger's cursor into v; false when there is none yet
-// (the first run).
-func (e *Exporter) Cursor(v any) (bool, error) {
+// Cursor decodes the ledger's cursor into v; first is true when there is
+// none yet (the job's first run: v is left as it was).
+func (e *Exporter) Cursor(v any) (first bool, err error) {
 	if len(e.ledger.Cursor) == 0 {
-		return false, nil
+		return true, nil
 	}
 	if err := json.Unmarshal(e.ledger.Cursor, v); err != nil {
 		return false, errs.Invalidf("%s: the export ledger's cursor is unreadable: %v", e.run.Job.Path(), err)
 	}
-	return true, nil
+	return false, nil
 }
 
 // Result is what the run loaded, for the run history.
@@ -182,10 +182,7 @@ func (e *Exporter) Commit(ctx context.Context, b *Batch, cursor any) error {
 // finish loads a pending load's tables (each a no-op if the table already
 // holds the key), moves the ledger past it, and deletes its files.
 func (e *Exporter) finish(ctx context.Context, p *Pending) error {
-	format, schema := p.Format, (*arrow.Schema)(nil)
-	if format == "" {
-		format = e.t.Format
-	}
+	var schema *arrow.Schema
 	if p.Schema != "" {
 		st, err := delta.ParseSchema(p.Schema)
 		if err != nil {
@@ -195,7 +192,7 @@ func (e *Exporter) finish(ctx context.Context, p *Pending) error {
 	}
 	for _, tf := range p.Tables {
 		res, err := e.t.Lakehouse.Load(ctx, tf.Table, lakehouse.LoadRequest{
-			Staging: e.t.Staging, Files: tf.Files, Format: format, Mode: e.t.Mode,
+			Staging: e.t.Staging, Files: tf.Files, Format: p.Format, Mode: e.t.Mode,
 			Key: lakehouse.LoadKey{App: e.app, Version: p.Load}, Create: true, Schema: schema})
 		if err != nil {
 			return fmt.Errorf("load %d into %s: %w", p.Load, tf.Table.Plain(), err)

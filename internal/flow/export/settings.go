@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/lakeport/lakeport/internal/errs"
 	"github.com/lakeport/lakeport/internal/job"
 	"github.com/lakeport/lakeport/internal/lakehouse"
@@ -81,20 +83,24 @@ func TableSlug(s string) string {
 	return string(b)
 }
 
-// Lakehouse resolves the job's connection to the lakehouse port.
-func Lakehouse(ctx context.Context, spec *job.Spec, env *job.Env) (lakehouse.Lakehouse, error) {
-	if env == nil || env.Connections == nil {
-		return nil, errs.Invalidf("%s: no connections are configured", spec.Path())
+// Begin starts an export run of kind the way every kind does: it resolves
+// the job's lakehouse and staging area (see openStaging), then Start
+// (which finishes a load an earlier run left). mode and schema are the
+// kind's (LoadAppend when empty; a nil schema is inferred from the staged
+// data); format and file size come from the settings.
+func (c *Common) Begin(ctx context.Context, r *job.Run, kind string, mode lakehouse.LoadMode, schema *arrow.Schema) (*Exporter, error) {
+	if err := Platform(r); err != nil {
+		return nil, err
 	}
-	v, err := env.Connections(ctx, spec.Connection)
+	lh, err := job.ConnectionAs[lakehouse.Lakehouse](ctx, r.Job, r.Env, "a lakehouse")
 	if err != nil {
 		return nil, err
 	}
-	lh, ok := v.(lakehouse.Lakehouse)
-	if !ok {
-		return nil, spec.Errorf("connection", "connection %q is not a lakehouse (it is a %T)", spec.Connection, v)
+	area, err := c.openStaging(ctx, r.Job, r.Env, lh)
+	if err != nil {
+		return nil, err
 	}
-	return lh, nil
+	return Start(ctx, r, kind, Target{Lakehouse: lh, Staging: area, Format: c.Format, Mode: mode, Schema: schema, FileRows: c.FileRows})
 }
 
 // StagingProvider is implemented by lakehouse drivers that have a staging
@@ -103,9 +109,9 @@ type StagingProvider interface {
 	DefaultStaging(ctx context.Context) (staging.Area, error)
 }
 
-// OpenStaging opens the staging area: the settings' location, else the
+// openStaging opens the staging area: the settings' location, else the
 // driver's, else the environment's default directory.
-func (c *Common) OpenStaging(ctx context.Context, spec *job.Spec, env *job.Env, lh lakehouse.Lakehouse) (staging.Area, error) {
+func (c *Common) openStaging(ctx context.Context, spec *job.Spec, env *job.Env, lh lakehouse.Lakehouse) (staging.Area, error) {
 	if c.Staging != "" {
 		a, err := staging.Open(ctx, c.Staging)
 		if err != nil {

@@ -171,18 +171,6 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 		return job.Result{}, err
 	}
 	store := r.Env.Platform
-	lh, err := export.Lakehouse(ctx, f.spec, r.Env)
-	if err != nil {
-		return job.Result{}, err
-	}
-	area, err := f.s.OpenStaging(ctx, f.spec, r.Env, lh)
-	if err != nil {
-		return job.Result{}, err
-	}
-	// a load an earlier run left pending is finished by export.Start with
-	// the columns and format it was staged with (kept in the ledger), not
-	// this run's: the membership, and with it the columns, may have changed
-	target := export.Target{Lakehouse: lh, Staging: area, Format: f.s.Format, Mode: lakehouse.LoadReplace, FileRows: f.s.FileRows}
 	reg, err := registry(ctx, store)
 	if err != nil {
 		return job.Result{}, err
@@ -191,8 +179,10 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 	if err != nil {
 		return job.Result{}, err
 	}
-	target.Schema = Schema(cols)
-	e, err := export.Start(ctx, r, Kind, target)
+	// a load an earlier run left pending is finished by Begin with the
+	// columns and format it was staged with (kept in the ledger), not this
+	// run's: the membership, and with it the columns, may have changed
+	e, err := f.s.Begin(ctx, r, Kind, lakehouse.LoadReplace, Schema(cols))
 	if err != nil {
 		return job.Result{}, err
 	}

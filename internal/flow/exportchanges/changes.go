@@ -165,28 +165,16 @@ func (f *Flow) TableName() lakehouse.TableName { return f.s.Common.Table(f.s.Tab
 // Run exports the changes logged since the last run (after a backfill on
 // the first run when asked).
 func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
-	if err := export.Platform(r); err != nil {
+	e, err := f.s.Begin(ctx, r, Kind, lakehouse.LoadAppend, f.schema)
+	if err != nil {
 		return job.Result{}, err
 	}
 	store := r.Env.Platform
-	lh, err := export.Lakehouse(ctx, f.spec, r.Env)
-	if err != nil {
-		return job.Result{}, err
-	}
-	area, err := f.s.OpenStaging(ctx, f.spec, r.Env, lh)
-	if err != nil {
-		return job.Result{}, err
-	}
-	e, err := export.Start(ctx, r, Kind, export.Target{Lakehouse: lh, Staging: area, Format: f.s.Format, Schema: f.schema, FileRows: f.s.FileRows})
-	if err != nil {
-		return job.Result{}, err
-	}
 	var cur Cursor
 	first, err := e.Cursor(&cur)
 	if err != nil {
 		return e.Result(), err
 	}
-	first = !first
 	w := &writer{f: f, e: e, b: e.NewBatch(), ids: newLookup(store, f.s.IDField), bld: array.NewRecordBuilder(memory.DefaultAllocator, f.schema)}
 	defer w.bld.Release()
 	if first {

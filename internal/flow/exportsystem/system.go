@@ -127,28 +127,16 @@ func (f *Flow) TableName() lakehouse.TableName { return f.table }
 
 // Run exports the system events recorded since the last run.
 func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
-	if err := export.Platform(r); err != nil {
+	e, err := f.s.Begin(ctx, r, Kind, lakehouse.LoadAppend, Schema)
+	if err != nil {
 		return job.Result{}, err
 	}
 	store := r.Env.Platform
-	lh, err := export.Lakehouse(ctx, f.spec, r.Env)
-	if err != nil {
-		return job.Result{}, err
-	}
-	area, err := f.s.OpenStaging(ctx, f.spec, r.Env, lh)
-	if err != nil {
-		return job.Result{}, err
-	}
-	e, err := export.Start(ctx, r, Kind, export.Target{Lakehouse: lh, Staging: area, Format: f.s.Format, Schema: Schema, FileRows: f.s.FileRows})
-	if err != nil {
-		return job.Result{}, err
-	}
 	var cur Cursor
 	first, err := e.Cursor(&cur)
 	if err != nil {
 		return e.Result(), err
 	}
-	first = !first
 	if first && f.start == nil {
 		start := platform.Now().AddDate(0, 0, -DefaultStartDays)
 		cur.Start = &start

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lakeport/lakeport/internal/errs"
 	"github.com/lakeport/lakeport/internal/job"
 	"github.com/lakeport/lakeport/internal/lakehouse"
 	"github.com/lakeport/lakeport/internal/platform"
@@ -299,21 +298,6 @@ func (m *mapping) columns() []string {
 		}
 	}
 	return cols
-}
-
-func lakehouseOf(ctx context.Context, spec *job.Spec, env *job.Env) (lakehouse.Lakehouse, error) {
-	if env == nil || env.Connections == nil {
-		return nil, errs.Invalidf("%s: no connections are configured", spec.Path())
-	}
-	v, err := env.Connections(ctx, spec.Connection)
-	if err != nil {
-		return nil, err
-	}
-	lh, ok := v.(lakehouse.Lakehouse)
-	if !ok {
-		return nil, spec.Errorf("connection", "connection %q is not a lakehouse (it is a %T)", spec.Connection, v)
-	}
-	return lh, nil
 }
 
 func describeError(spec *job.Spec, t lakehouse.TableName, err error) error {

@@ -31,7 +31,7 @@ func New(spec *job.Spec, env *job.Env) (job.Flow, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.queryTimeout)
 	defer cancel()
-	lh, err := lakehouseOf(ctx, spec, env)
+	lh, err := job.ConnectionAs[lakehouse.Lakehouse](ctx, spec, env, "a lakehouse")
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 	if r.Env == nil || r.Env.Platform == nil {
 		return job.Result{}, errs.Invalidf("%s: no platform store", f.cfg.spec.Path())
 	}
-	lh, err := lakehouseOf(ctx, f.cfg.spec, r.Env)
+	lh, err := job.ConnectionAs[lakehouse.Lakehouse](ctx, f.cfg.spec, r.Env, "a lakehouse")
 	if err != nil {
 		return job.Result{}, err
 	}

@@ -1,12 +1,10 @@
 package importtable
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/lakeport/lakeport/internal/errs"
 	"github.com/lakeport/lakeport/internal/job"
 	"github.com/lakeport/lakeport/internal/lakehouse"
 	"github.com/lakeport/lakeport/internal/platform"
@@ -209,20 +207,4 @@ func isTime(sqlType string) bool {
 		return true
 	}
 	return false
-}
-
-// lakehouseOf resolves the job's connection to the lakehouse port.
-func lakehouseOf(ctx context.Context, spec *job.Spec, env *job.Env) (lakehouse.Lakehouse, error) {
-	if env == nil || env.Connections == nil {
-		return nil, errs.Invalidf("%s: no connections are configured", spec.Path())
-	}
-	v, err := env.Connections(ctx, spec.Connection)
-	if err != nil {
-		return nil, err
-	}
-	lh, ok := v.(lakehouse.Lakehouse)
-	if !ok {
-		return nil, spec.Errorf("connection", "connection %q is not a lakehouse (it is a %T)", spec.Connection, v)
-	}
-	return lh, nil
 }
