@@ -1,6 +1,7 @@
 package exportevents
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -239,92 +240,128 @@ type chunk struct {
 // chunkRows is the number of rows per record batch handed to staging.
 const chunkRows = 16 * 1024
 
-// read pages through the streams after the cursor and sends chunks in
-// order; exported is the number of events the job exported before.
+// read reads the streams after the cursor a block at a time and sends
+// chunks in order; exported is the number of events the job exported
+// before.
 func (f *Flow) read(ctx context.Context, store platform.Store, streams []string, cur Cursor, exported int64, out chan<- chunk) error {
-	bld := array.NewRecordBuilder(memory.DefaultAllocator, Schema)
-	defer bld.Release()
-	send := func(st string, after platform.Cursor) error {
-		c := chunk{stream: st, after: after}
-		if bld.Field(0).Len() > 0 {
-			c.rec = bld.NewRecordBatch()
-		}
-		select {
-		case out <- c:
-			return nil
-		case <-ctx.Done():
-			if c.rec != nil {
-				c.rec.Release()
-			}
-			return ctx.Err()
-		}
-	}
 	capped := func() bool { return f.s.MaxEvents > 0 && exported >= f.s.MaxEvents }
 	for _, st := range streams {
 		after, ok := cur.Streams[st]
 		if !ok && cur.Since != nil {
 			after = platform.Cursor{Time: *cur.Since}
 		}
-		read := false // events read since the last chunk
 		for !capped() {
-			page, err := store.ReadStream(ctx, st, after, platform.MaxPage)
+			// a new block each time: the chunk's arrays share its memory
+			blk := &platform.EventBlock{}
+			n, err := store.ReadStreamBlock(ctx, st, after, chunkRows, blk)
 			if err != nil {
 				return fmt.Errorf("read stream %s: %w", st, err)
 			}
-			for _, ev := range page {
-				if capped() {
-					break
-				}
-				after, read = platform.Cursor{Time: ev.ReceiveTS, ID: ev.ID}, true
-				if f.start != nil && ev.EventTS.Before(*f.start) || f.end != nil && !ev.EventTS.Before(*f.end) {
-					continue
-				}
-				if err := f.append(bld, st, ev); err != nil {
-					return err
-				}
-				exported++
-			}
-			if bld.Field(0).Len() >= chunkRows {
-				if err := send(st, after); err != nil {
-					return err
-				}
-				read = false
-			}
-			if len(page) < platform.MaxPage {
+			if n == 0 {
 				break
 			}
-		}
-		if read {
-			if err := send(st, after); err != nil {
+			kept, read, err := f.keep(blk, st, f.s.MaxEvents-exported)
+			if err != nil {
 				return err
+			}
+			after = blk.Cursor(read - 1)
+			exported += int64(kept.Len())
+			c := chunk{stream: st, after: after}
+			if kept.Len() > 0 {
+				c.rec = blockRecord(kept, st)
+			}
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				if c.rec != nil {
+					c.rec.Release()
+				}
+				return ctx.Err()
+			}
+			if n < chunkRows && len(blk.Data) < platform.MaxBlockData {
+				break // the stream's end
 			}
 		}
 	}
 	return nil
 }
 
-func (f *Flow) append(bld *array.RecordBuilder, stream string, ev platform.Event) error {
-	bld.Field(0).(*array.Int64Builder).Append(ev.ID)
-	bld.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(ev.EventTS.UnixMicro()))
-	bld.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(ev.ReceiveTS.UnixMicro()))
-	bld.Field(3).(*array.StringBuilder).Append(stream)
-	data := ev.Data
-	if f.fields != nil {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(data, &m); err != nil {
-			return fmt.Errorf("event %d of stream %s: data is not a JSON object: %w", ev.ID, stream, err)
+// keep applies the date range, the kept fields and the event cap (room
+// events left when positive) to a block read from stream: it returns the
+// events to export (blk itself when all of them are, unchanged) and how
+// many of blk's events were consumed (all unless the cap was reached).
+func (f *Flow) keep(blk *platform.EventBlock, stream string, room int64) (*platform.EventBlock, int, error) {
+	capped := f.s.MaxEvents > 0
+	if f.start == nil && f.end == nil && f.fields == nil && (!capped || room >= int64(blk.Len())) {
+		return blk, blk.Len(), nil
+	}
+	var start, end int64
+	if f.start != nil {
+		start = f.start.UnixMicro()
+	}
+	if f.end != nil {
+		end = f.end.UnixMicro()
+	}
+	kept := &platform.EventBlock{}
+	for i := range blk.Len() {
+		if capped && int64(kept.Len()) >= room {
+			return kept, i, nil
 		}
-		for k := range m {
-			if !f.fields[k] {
-				delete(m, k)
+		ts := blk.EventTS[i]
+		if f.start != nil && ts < start || f.end != nil && ts >= end {
+			continue
+		}
+		data := blk.EventData(i)
+		if f.fields != nil {
+			var err error
+			if data, err = f.keepFields(data); err != nil {
+				return nil, 0, fmt.Errorf("event %d of stream %s: %w", blk.ID[i], stream, err)
 			}
 		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		data = b
+		kept.AppendRaw(blk.ID[i], ts, blk.ReceiveTS[i], data)
 	}
-	bld.Field(4).(*array.StringBuilder).BinaryBuilder.Append(data)
-	return nil
+	return kept, blk.Len(), nil
+}
+
+// keepFields drops the fields not chosen from an event's JSON object.
+func (f *Flow) keepFields(data []byte) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("data is not a JSON object: %w", err)
+	}
+	for k := range m {
+		if !f.fields[k] {
+			delete(m, k)
+		}
+	}
+	return json.Marshal(m)
+}
+
+// blockRecord is a record batch of Schema over the block's memory (no
+// copy): the block must not change while the record is in use.
+func blockRecord(blk *platform.EventBlock, stream string) arrow.RecordBatch {
+	n := blk.Len()
+	fixed := func(dt arrow.DataType, vals []int64) arrow.Array {
+		return array.MakeFromData(array.NewData(dt, n, []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(vals))}, nil, 0, 0))
+	}
+	text := func(offsets []int32, data []byte) arrow.Array {
+		return array.MakeFromData(array.NewData(arrow.BinaryTypes.String, n,
+			[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets)), memory.NewBufferBytes(data)}, nil, 0, 0))
+	}
+	streamOffsets := make([]int32, n+1)
+	for i := range streamOffsets {
+		streamOffsets[i] = int32(i * len(stream))
+	}
+	cols := []arrow.Array{
+		fixed(Schema.Field(0).Type, blk.ID),
+		fixed(Schema.Field(1).Type, blk.EventTS),
+		fixed(Schema.Field(2).Type, blk.ReceiveTS),
+		text(streamOffsets, bytes.Repeat([]byte(stream), n)),
+		text(blk.DataOffsets, blk.Data),
+	}
+	rec := array.NewRecordBatch(Schema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
 }

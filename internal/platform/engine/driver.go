@@ -33,6 +33,12 @@ type Reader interface {
 	Metrics(ctx context.Context, q platform.MetricQuery) ([]platform.Metric, error)
 }
 
+// BlockReader is a Reader that reads a stream column by column natively
+// (platform.Store.ReadStreamBlock, arguments validated).
+type BlockReader interface {
+	ReadStreamBlock(ctx context.Context, stream string, after platform.Cursor, limit int, b *platform.EventBlock) (int, error)
+}
+
 // Tx is one write transaction. Nothing it does is visible to others before
 // Commit; Rollback after Commit is a no-op.
 //

@@ -69,6 +69,40 @@ func (s *Store) ReadStream(ctx context.Context, stream string, after platform.Cu
 	return s.d.ReadStream(ctx, stream, after, page(limit))
 }
 
+// ReadStreamBlock implements platform.Store.ReadStreamBlock: natively
+// when the driver is a BlockReader, else by paging through ReadStream.
+func (s *Store) ReadStreamBlock(ctx context.Context, stream string, after platform.Cursor, limit int, b *platform.EventBlock) (int, error) {
+	if err := platform.ValidateStreamName(stream); err != nil {
+		return 0, err
+	}
+	if limit <= 0 {
+		return 0, platform.Invalidf("read stream %s: limit %d, want at least 1", stream, limit)
+	}
+	if br, ok := s.d.(BlockReader); ok {
+		return br.ReadStreamBlock(ctx, stream, after, limit, b)
+	}
+	n := 0
+	for n < limit {
+		want := min(limit-n, platform.MaxPage)
+		page, err := s.d.ReadStream(ctx, stream, after, want)
+		if err != nil {
+			return n, err
+		}
+		for _, e := range page {
+			b.Append(e)
+			n++
+			if len(b.Data) >= platform.MaxBlockData {
+				return n, nil
+			}
+		}
+		if len(page) < want {
+			break
+		}
+		after = page[len(page)-1].Cursor()
+	}
+	return n, nil
+}
+
 func (s *Store) LastEvents(ctx context.Context, stream string, n int) ([]platform.Event, error) {
 	if err := platform.ValidateStreamName(stream); err != nil {
 		return nil, err

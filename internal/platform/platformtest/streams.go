@@ -3,6 +3,7 @@ package platformtest
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 var streamTests = []test{
 	{"Streams/AppendAndRead", testAppendAndRead},
 	{"Streams/Paging", testPaging},
+	{"Streams/BlockRead", testBlockRead},
 	{"Streams/CursorFromTime", testCursorFromTime},
 	{"Streams/List", testStreamList},
 	{"Streams/UnknownStream", testUnknownStream},
@@ -116,6 +118,83 @@ func testPaging(t *testing.T, open Open) {
 	rest, err := s.ReadStream(ctx, "clicks", all[len(all)-1].Cursor(), 10)
 	if err != nil || len(rest) != 0 {
 		t.Fatalf("read past the end = %d events, %v", len(rest), err)
+	}
+}
+
+// testBlockRead: ReadStreamBlock reads what ReadStream reads, byte for
+// byte and in the same order, appending to a block, from any cursor and
+// with any limit (also past MaxPage).
+func testBlockRead(t *testing.T, open Open) {
+	s := fresh(t, open)
+	want := 0
+	for b := 0; b < 4; b++ {
+		n := []int{1, 6, platform.MaxPage + 17, 2}[b]
+		in := events(n, func(i int) json.RawMessage { return obj("batch", b, "i", i, "pad", strings.Repeat("é", i%7)) })
+		if b == 1 {
+			in[2].EventTS = time.Date(1969, 12, 31, 23, 59, 59, 999999000, time.UTC) // before the epoch
+		}
+		write(t, s, appendBatch("blocks", in...))
+		want += n
+	}
+	write(t, s, appendBatch("other", events(3, func(i int) json.RawMessage { return obj("i", i) })...))
+	all := readAll(t, s, "blocks", 0)
+	if len(all) != want {
+		t.Fatalf("ReadStream read %d events, want %d", len(all), want)
+	}
+	for _, limit := range []int{1, 5, platform.MaxPage, platform.MaxPage + 100, 3 * want} {
+		var b platform.EventBlock
+		var cur platform.Cursor
+		calls := 0
+		for {
+			before := b.Len()
+			n, err := s.ReadStreamBlock(ctx, "blocks", cur, limit, &b)
+			if err != nil {
+				t.Fatalf("limit %d: ReadStreamBlock: %v", limit, err)
+			}
+			if n != b.Len()-before || n > limit {
+				t.Fatalf("limit %d: returned %d, block grew by %d", limit, n, b.Len()-before)
+			}
+			calls++
+			if n < limit {
+				break
+			}
+			if calls > want+1 {
+				t.Fatalf("limit %d: %d calls and still reading (%d events): the cursor does not advance", limit, calls, b.Len())
+			}
+			cur = b.Cursor(b.Len() - 1)
+		}
+		if b.Len() != want {
+			t.Fatalf("limit %d: read %d events in %d calls, want %d", limit, b.Len(), calls, want)
+		}
+		if len(b.DataOffsets) != want+1 || b.DataOffsets[0] != 0 || int(b.DataOffsets[want]) != len(b.Data) {
+			t.Fatalf("limit %d: %d offsets from %d to %d over %d bytes", limit, len(b.DataOffsets), b.DataOffsets[0], b.DataOffsets[len(b.DataOffsets)-1], len(b.Data))
+		}
+		for i, e := range all {
+			got := b.Event(i, "blocks")
+			if got.ID != e.ID || !got.EventTS.Equal(e.EventTS) || !got.ReceiveTS.Equal(e.ReceiveTS) || !bytes.Equal(got.Data, e.Data) {
+				t.Fatalf("limit %d: event %d = %+v, ReadStream has %+v", limit, i, got, e)
+			}
+			if b.Cursor(i) != e.Cursor() {
+				t.Fatalf("limit %d: cursor of event %d = %v, want %v", limit, i, b.Cursor(i), e.Cursor())
+			}
+		}
+	}
+	// from the middle, and a block that already holds events keeps them
+	b := platform.EventBlock{}
+	b.Append(all[0])
+	n, err := s.ReadStreamBlock(ctx, "blocks", all[9].Cursor(), 3, &b)
+	if err != nil || n != 3 || b.Len() != 4 || b.ID[1] != all[10].ID || !bytes.Equal(b.EventData(0), all[0].Data) {
+		t.Fatalf("read 3 after event 10 into a block of 1: n=%d len=%d ids %v, %v", n, b.Len(), b.ID, err)
+	}
+	b.Reset()
+	if n, err := s.ReadStreamBlock(ctx, "blocks", all[len(all)-1].Cursor(), 10, &b); err != nil || n != 0 || b.Len() != 0 {
+		t.Fatalf("read past the end = %d events, %v", n, err)
+	}
+	if _, err := s.ReadStreamBlock(ctx, "nope", platform.Cursor{}, 10, &b); !errorsIs(err, platform.ErrNotFound) {
+		t.Fatalf("ReadStreamBlock of a missing stream: %v", err)
+	}
+	if _, err := s.ReadStreamBlock(ctx, "blocks", platform.Cursor{}, 0, &b); !errorsIs(err, platform.ErrInvalid) {
+		t.Fatalf("ReadStreamBlock with limit 0: %v, want an invalid-argument error", err)
 	}
 }
 

@@ -39,13 +39,17 @@ func (d *driver) Streams(ctx context.Context) ([]platform.StreamInfo, error) {
 	return out, rows.Err()
 }
 
+// The log reads below spell a cursor condition (t, id) > (?, ?) out as
+// t >= ? AND (t > ? OR id > ?): SQLite evaluates a row-value comparison on
+// every row it reads, which cost a third of a stream read.
+
 func (d *driver) ReadStream(ctx context.Context, stream string, after platform.Cursor, limit int) ([]platform.Event, error) {
 	id, err := d.streamID(ctx, stream)
 	if err != nil {
 		return nil, err
 	}
 	return d.events(ctx, stream, `SELECT id, event_ts, receive_ts, data FROM events
-		WHERE stream_id = ? AND (receive_ts, id) > (?, ?) ORDER BY receive_ts, id LIMIT ?`,
+		WHERE stream_id = ?1 AND receive_ts >= ?2 AND (receive_ts > ?2 OR id > ?3) ORDER BY receive_ts, id LIMIT ?4`,
 		id, cursorMicros(after), after.ID, limit)
 }
 
@@ -165,7 +169,7 @@ func (d *driver) Members(ctx context.Context, audienceID, afterProfileID int64, 
 
 func (d *driver) AudienceChanges(ctx context.Context, after platform.Cursor, limit int) ([]platform.AudienceChange, error) {
 	rows, err := d.r.QueryContext(ctx, `SELECT id, ts, audience, profile_id, change FROM audience_changes
-		WHERE (ts, id) > (?, ?) ORDER BY ts, id LIMIT ?`, cursorMicros(after), after.ID, limit)
+		WHERE ts >= ?1 AND (ts > ?1 OR id > ?2) ORDER BY ts, id LIMIT ?3`, cursorMicros(after), after.ID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +189,7 @@ func (d *driver) AudienceChanges(ctx context.Context, after platform.Cursor, lim
 
 func (d *driver) SystemEvents(ctx context.Context, after platform.Cursor, limit int) ([]platform.SystemEvent, error) {
 	rows, err := d.r.QueryContext(ctx, `SELECT id, ts, account_id, user_id, subject_type, subject_id, verb, notes, related
-		FROM system_events WHERE (ts, id) > (?, ?) ORDER BY ts, id LIMIT ?`, cursorMicros(after), after.ID, limit)
+		FROM system_events WHERE ts >= ?1 AND (ts > ?1 OR id > ?2) ORDER BY ts, id LIMIT ?3`, cursorMicros(after), after.ID, limit)
 	if err != nil {
 		return nil, err
 	}

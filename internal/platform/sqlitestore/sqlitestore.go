@@ -33,6 +33,8 @@ type driver struct {
 	r    *sql.DB // readers
 	ins  map[int]*sql.Stmt
 	bulk map[bulkKind]map[int]*sql.Stmt
+	// blocks are the connections of ReadStreamBlock (blockread.go)
+	blocks *blockPool
 }
 
 // insertRows are the row counts of the prepared multi-row event inserts,
@@ -62,7 +64,7 @@ func openDriver(ctx context.Context, path string) (*driver, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	d := &driver{path: path, w: w, r: r, ins: map[int]*sql.Stmt{}}
+	d := &driver{path: path, w: w, r: r, ins: map[int]*sql.Stmt{}, blocks: &blockPool{path: path}}
 	if err := d.migrate(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("platform store %s: %w", path, err)
@@ -112,6 +114,7 @@ func (d *driver) migrate(ctx context.Context) error {
 }
 
 func (d *driver) Close() error {
+	d.blocks.close()
 	for _, s := range d.ins {
 		s.Close()
 	}
