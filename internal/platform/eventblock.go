@@ -1,6 +1,9 @@
 package platform
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // EventBlock holds events of one stream column by column: the bulk form of
 // []Event that exports read with Store.ReadStreamBlock. Appending to a
@@ -23,6 +26,16 @@ func (b *EventBlock) Len() int { return len(b.ID) }
 // Reset empties the block, keeping its memory.
 func (b *EventBlock) Reset() {
 	b.ID, b.EventTS, b.ReceiveTS, b.Data, b.DataOffsets = b.ID[:0], b.EventTS[:0], b.ReceiveTS[:0], b.Data[:0], b.DataOffsets[:0]
+}
+
+// Grow makes room for events more events holding dataBytes of JSON in all,
+// so that appending them does not reallocate.
+func (b *EventBlock) Grow(events, dataBytes int) {
+	b.ID = slices.Grow(b.ID, events)
+	b.EventTS = slices.Grow(b.EventTS, events)
+	b.ReceiveTS = slices.Grow(b.ReceiveTS, events)
+	b.DataOffsets = slices.Grow(b.DataOffsets, events+1)
+	b.Data = slices.Grow(b.Data, dataBytes)
 }
 
 // AppendRaw adds one event in stored form; data is copied.

@@ -245,6 +245,7 @@ const chunkRows = 16 * 1024
 // before.
 func (f *Flow) read(ctx context.Context, store platform.Store, streams []string, cur Cursor, exported int64, out chan<- chunk) error {
 	capped := func() bool { return f.s.MaxEvents > 0 && exported >= f.s.MaxEvents }
+	dataBytes := chunkRows * 128 // JSON per block: then as much as the last block held
 	for _, st := range streams {
 		after, ok := cur.Streams[st]
 		if !ok && cur.Since != nil {
@@ -253,6 +254,7 @@ func (f *Flow) read(ctx context.Context, store platform.Store, streams []string,
 		for !capped() {
 			// a new block each time: the chunk's arrays share its memory
 			blk := &platform.EventBlock{}
+			blk.Grow(chunkRows, dataBytes+dataBytes/8)
 			n, err := store.ReadStreamBlock(ctx, st, after, chunkRows, blk)
 			if err != nil {
 				return fmt.Errorf("read stream %s: %w", st, err)
@@ -260,6 +262,7 @@ func (f *Flow) read(ctx context.Context, store platform.Store, streams []string,
 			if n == 0 {
 				break
 			}
+			dataBytes = min(max(len(blk.Data), chunkRows*16), 64<<20)
 			kept, read, err := f.keep(blk, st, f.s.MaxEvents-exported)
 			if err != nil {
 				return err

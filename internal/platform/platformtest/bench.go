@@ -1,6 +1,7 @@
 package platformtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -139,4 +140,59 @@ func envInt(name string, def int) int {
 		return n
 	}
 	return def
+}
+
+// BenchReadStream appends $LAKEPORT_BENCH_EVENTS events (default 1,000,000,
+// ~110-byte JSON each) to one stream, then reads the whole stream per
+// iteration with ReadStream (pages of MaxPage) and with ReadStreamBlock
+// (blocks of 16k events, as export.events does), reporting events/s.
+func BenchReadStream(b *testing.B, open Open) {
+	total := envInt("LAKEPORT_BENCH_EVENTS", 1_000_000)
+	s := openBench(b, open, platform.Options{})
+	for done := 0; done < total; {
+		n := min(10_000, total-done)
+		in := events(n, func(i int) json.RawMessage {
+			return json.RawMessage(fmt.Sprintf(`{"page":"/blog/why-lakehouses","user":"u%07d","ref":"https://example.com/x","n":%d}`, (done+i)%99991, done+i))
+		})
+		if _, err := s.Write(ctx, appendBatch("bench", in...)); err != nil {
+			b.Fatal(err)
+		}
+		done += n
+	}
+	report := func(b *testing.B, start time.Time) {
+		b.ReportMetric(float64(total)*float64(b.N)/time.Since(start).Seconds(), "events/s")
+	}
+	b.Run("api=ReadStream", func(b *testing.B) {
+		start := time.Now()
+		for range b.N {
+			if got := len(readAll(b, s, "bench", 0)); got != total {
+				b.Fatalf("read %d events, want %d", got, total)
+			}
+		}
+		report(b, start)
+	})
+	b.Run("api=ReadStreamBlock", func(b *testing.B) {
+		start := time.Now()
+		for range b.N {
+			var cur platform.Cursor
+			got := 0
+			for {
+				var blk platform.EventBlock
+				blk.Grow(16*1024, 16*1024*128)
+				n, err := s.ReadStreamBlock(ctx, "bench", cur, 16*1024, &blk)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got += n
+				if n < 16*1024 {
+					break
+				}
+				cur = blk.Cursor(n - 1)
+			}
+			if got != total {
+				b.Fatalf("read %d events, want %d", got, total)
+			}
+		}
+		report(b, start)
+	})
 }

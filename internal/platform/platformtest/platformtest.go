@@ -114,7 +114,7 @@ func appendBatch(stream string, evs ...platform.EventInput) platform.Batch {
 }
 
 // readAll pages through a stream with the given page size.
-func readAll(t *testing.T, s platform.Store, stream string, pageSize int) []platform.Event {
+func readAll(t testing.TB, s platform.Store, stream string, pageSize int) []platform.Event {
 	t.Helper()
 	var all []platform.Event
 	var cur platform.Cursor

@@ -25,3 +25,6 @@ func BenchmarkUpsertProfiles(b *testing.B) { platformtest.BenchUpsertProfiles(b,
 
 // go test -run '^$' -bench '^BenchmarkAudienceRefresh$' -benchtime 1x
 func BenchmarkAudienceRefresh(b *testing.B) { platformtest.BenchAudienceRefresh(b, open) }
+
+// go test ./internal/platform/sqlitestore -run '^$' -bench BenchmarkReadStream -benchtime 3x
+func BenchmarkReadStream(b *testing.B) { platformtest.BenchReadStream(b, open) }
