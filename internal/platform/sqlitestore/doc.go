@@ -13,5 +13,8 @@
 //     exact bytes received; attributes as JSON text.
 //   - Every statement is parameterised; user values never become SQL text.
 //   - The schema is created on Open and versioned in the meta table; a file
-//     written by a newer schema version is refused.
+//     written by a newer schema version is refused, an older one upgraded
+//     in the same transaction (version 2: events WITHOUT ROWID).
+//   - Exports read streams in bulk (ReadStreamBlock, blockread.go) through
+//     modernc's C API on read-only connections of their own.
 package sqlitestore

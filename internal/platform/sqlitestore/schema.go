@@ -1,7 +1,8 @@
 package sqlitestore
 
-// schemaVersion is the version of schema; Open refuses newer files.
-const schemaVersion = 1
+// schemaVersion is the version of schema; Open refuses newer files and
+// brings older ones up to date with upgrades.
+const schemaVersion = 2
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -17,7 +18,7 @@ var schema = []string{
 		id INTEGER NOT NULL,
 		event_ts INTEGER NOT NULL,
 		data TEXT NOT NULL,
-		PRIMARY KEY (stream_id, receive_ts, id))`,
+		PRIMARY KEY (stream_id, receive_ts, id)) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS checkpoints (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS fields (name TEXT PRIMARY KEY, type TEXT NOT NULL, identifier INTEGER NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS profiles (
@@ -74,4 +75,24 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS metrics_ts ON metrics (ts)`,
 	`INSERT INTO counters (name, value, last_ts) VALUES ('profiles', 0, 0), ('audience_changes', 0, 0), ('system_events', 0, 0)
 		ON CONFLICT (name) DO NOTHING`,
+}
+
+// upgrades[v] brings a file of schema version v-1 to version v (run in the
+// migration's transaction, before schema).
+var upgrades = map[int][]string{
+	// events clustered by their primary key: a stream read walks one
+	// b-tree instead of an index plus a row lookup per event
+	2: {
+		`CREATE TABLE events_v2 (
+			stream_id INTEGER NOT NULL,
+			receive_ts INTEGER NOT NULL,
+			id INTEGER NOT NULL,
+			event_ts INTEGER NOT NULL,
+			data TEXT NOT NULL,
+			PRIMARY KEY (stream_id, receive_ts, id)) WITHOUT ROWID`,
+		`INSERT INTO events_v2 (stream_id, receive_ts, id, event_ts, data)
+			SELECT stream_id, receive_ts, id, event_ts, data FROM events ORDER BY stream_id, receive_ts, id`,
+		`DROP TABLE events`,
+		`ALTER TABLE events_v2 RENAME TO events`,
+	},
 }

@@ -91,8 +91,16 @@ func (d *driver) migrate(ctx context.Context) error {
 	var v string
 	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v)
 	if err == nil {
-		if n, _ := strconv.Atoi(v); n > schemaVersion {
+		n, _ := strconv.Atoi(v)
+		if n > schemaVersion {
 			return fmt.Errorf("schema version %s is newer than this Lakeport's (%d)", v, schemaVersion)
+		}
+		for up := n + 1; up <= schemaVersion; up++ {
+			for _, stmt := range upgrades[up] {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("upgrading the schema from version %d to %d: %w", up-1, up, err)
+				}
+			}
 		}
 	}
 	for _, stmt := range schema {
