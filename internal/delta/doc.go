@@ -8,4 +8,11 @@
 //     an error naming the table and the reason, never silently skipped data.
 //   - Data leaves the kernel as Arrow record batches, streamed; memory is
 //     bounded by the batch size, not by the table size.
+//   - A data file enters a table only through a commit. Table.AppendParquet
+//     and OverwriteParquet commit Parquet files a caller placed under the
+//     table root as they are, with statistics from their footers, only when
+//     the table needs nothing beyond the files (no partitions, column
+//     mapping, constraints or unknown writer features) and each file's
+//     columns are the table's; otherwise ErrNotAdoptable, and nothing is
+//     committed. They never delete the caller's files.
 package delta

@@ -69,6 +69,14 @@
 //
 // A column whose values are all null has no min or max.
 //
+// FooterStats computes the same JSON for a Parquet file someone else wrote,
+// from its footer alone (column chunk statistics folded over the row
+// groups), for files adopted into a table as they are. It leaves out what a
+// footer cannot vouch for: the min/max of a column when a row group with
+// values lacks either (writers drop oversized ones), every float max
+// (Parquet writers skip NaN, Delta's largest value), and the null counts a
+// row group lacks or that a list or map cannot give.
+//
 // # Files, row groups and memory
 //
 // Write splits a batch by partition values (a batch of one partition is

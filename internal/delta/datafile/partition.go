@@ -284,6 +284,9 @@ func hiveEscape(c byte) bool {
 	return false
 }
 
+// EncodePath is the add.path of the file at a relative key (see encodePath).
+func EncodePath(key string) string { return encodePath(key) }
+
 // encodePath URL-encodes a relative key for add.path the way Hadoop's
 // Path.toUri (java.net.URI, RFC 2396) does: ASCII control characters, space
 // and "#%<>?[\]^`{|} become %XX; other ASCII is kept; non-ASCII text is kept

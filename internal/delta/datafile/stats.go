@@ -52,6 +52,11 @@ type colStats struct {
 	dmax  decimal128.Num
 	smin  string // truncated to stringPrefixLength code points
 	smax  string // truncated to maxKeep code points (enough to build the final max)
+
+	// Set only for statistics taken from a Parquet footer (FooterStats):
+	nullsUnknown  bool // some row group has no null count: no nullCount is written
+	boundsUnknown bool // some row group with values has no min/max: neither is written
+	noMax         bool // the max is not known to be an upper bound (floats: NaN): only the min is written
 }
 
 // maxKeep is how many code points of the string max are kept: the final
@@ -280,16 +285,20 @@ func (c *colStats) foldDecimal(a *array.Decimal128, ok func(int) bool) {
 		if ok != nil && !ok(i) {
 			continue
 		}
-		if !c.has {
-			c.dmin, c.dmax, c.has = v, v, true
-			continue
-		}
-		if v.Less(c.dmin) {
-			c.dmin = v
-		}
-		if c.dmax.Less(v) {
-			c.dmax = v
-		}
+		c.foldDecimalRange(v, v)
+	}
+}
+
+func (c *colStats) foldDecimalRange(lo, hi decimal128.Num) {
+	if !c.has {
+		c.dmin, c.dmax, c.has = lo, hi, true
+		return
+	}
+	if lo.Less(c.dmin) {
+		c.dmin = lo
+	}
+	if c.dmax.Less(hi) {
+		c.dmax = hi
 	}
 }
 
@@ -321,6 +330,11 @@ func (c *colStats) foldString(a stringArray, ok func(int) bool) {
 	if !found {
 		return
 	}
+	c.foldStringRange(lo, hi)
+}
+
+// foldStringRange folds the string range [lo, hi] into the statistics.
+func (c *colStats) foldStringRange(lo, hi string) {
 	// Truncation is monotonic, so min(truncated) = truncated(min): keep
 	// only prefixes (copied: the batch's buffers are not ours to keep).
 	lo = truncateRunes(lo, stringPrefixLength)
@@ -440,11 +454,25 @@ func appendMinMax(b []byte, cols []*colStats, isMax bool) []byte {
 	return append(b, '}')
 }
 
+// hasNulls reports whether a column has a null count to write: a leaf whose
+// count is known, a struct with such a leaf.
+func (c *colStats) hasNulls() bool {
+	if !c.isStruct {
+		return !c.nullsUnknown
+	}
+	for _, ch := range c.children {
+		if ch.hasNulls() {
+			return true
+		}
+	}
+	return false
+}
+
 func appendNulls(b []byte, cols []*colStats) []byte {
 	b = append(b, '{')
 	first := true
 	for _, c := range cols {
-		if c.isStruct && len(c.children) == 0 {
+		if !c.hasNulls() {
 			continue
 		}
 		if !first {
@@ -464,7 +492,7 @@ func appendNulls(b []byte, cols []*colStats) []byte {
 
 // value renders the min or max of a leaf as JSON; ok is false when there is none.
 func (c *colStats) value(isMax bool) ([]byte, bool) {
-	if !c.has {
+	if !c.has || c.boundsUnknown || isMax && c.noMax {
 		return nil, false
 	}
 	pick := func(lo, hi int64) int64 {

@@ -39,8 +39,18 @@
 //   - The change feed is the kernel's (commit order; per commit its change
 //     data files or its adds and removes in log order); kernel
 //     CDFUnavailableError becomes lakehouse.ChangesUnavailableError.
-//   - Load reads local staged Parquet/CSV files and commits them with a
-//     Delta txn action (appId = key.App, version = key.Version).
+//   - Load commits staged files with a Delta txn action (appId = key.App,
+//     version = key.Version). Parquet files the table can take as they are
+//     (delta.Table.AppendParquet; append, overwrite and replace) are
+//     hard-linked into the table directory under fresh part-NNNNN-<uuid>-c000
+//     names (copied when the staging area is a bucket or another file
+//     system) and adopted without being re-read; a link is safe because
+//     staged files are written whole under a temporary name and renamed,
+//     never rewritten in place. Otherwise (CSV, a partitioned or
+//     column-mapped table, a file whose columns differ) the rows are read
+//     and written again through the Delta writer. The staged files are left
+//     for the export to delete; placed files no commit took are removed
+//     (after a crash, vacuum removes them).
 //   - Names are validated before they touch the file system, so no name
 //     can escape the root directory.
 package local

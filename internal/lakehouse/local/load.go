@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -20,9 +21,12 @@ import (
 
 // Load commits staged Parquet or CSV files into a table in one Delta commit
 // carrying a txn action (appId = Key.App, version = Key.Version), so a
-// repeated load with the same key is a no-op. LoadReplace builds the new
-// table in a sibling directory and swaps it in with two renames; a crash
-// between them leaves no table, which the retried load creates.
+// repeated load with the same key is a no-op. Staged Parquet files the
+// table can take as they are become its data files without being re-read
+// (see adoptStaged); other files are read and written again through the
+// Delta writer. LoadReplace builds the new table in a sibling directory
+// and swaps it in with two renames; a crash between them leaves no table,
+// which the retried load creates.
 func (l *Lakehouse) Load(ctx context.Context, name lakehouse.TableName, req lakehouse.LoadRequest) (*lakehouse.LoadResult, error) {
 	dir, err := l.TablePath(name)
 	if err != nil {
@@ -71,12 +75,26 @@ func (l *Lakehouse) Load(ctx context.Context, name lakehouse.TableName, req lake
 	if v, ok := snap.AppTransactionVersion(req.Key.App); ok && v >= req.Key.Version {
 		return &lakehouse.LoadResult{Version: snap.Version(), Skipped: true}, nil
 	}
+	o := delta.WriteOptions{AppID: req.Key.App, AppVersion: req.Key.Version}
+	if allParquet(req) {
+		adopt := t.AppendParquet
+		if mode == lakehouse.LoadOverwrite {
+			adopt = t.OverwriteParquet
+		}
+		cr, ok, err := adoptStaged(ctx, dir, req, func(keys []string) (*delta.CommitResult, error) { return adopt(ctx, keys, o) })
+		if err != nil {
+			return nil, wrapDelta(name, err)
+		}
+		if ok {
+			res.Version, res.Skipped, res.Rows = cr.Version, cr.Skipped, cr.RowsInserted
+			return res, nil
+		}
+	}
 	src, err := openStaged(ctx, req, snap.ArrowSchema())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name.Plain(), err)
 	}
 	defer src.Close()
-	o := delta.WriteOptions{AppID: req.Key.App, AppVersion: req.Key.Version}
 	var cr *delta.CommitResult
 	if mode == lakehouse.LoadOverwrite {
 		cr, err = t.Overwrite(ctx, src, o)
@@ -143,7 +161,15 @@ func (l *Lakehouse) replace(ctx context.Context, name lakehouse.TableName, dir s
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name.Plain(), err)
 	}
-	cr, err := t.Append(ctx, src, delta.WriteOptions{AppID: req.Key.App, AppVersion: req.Key.Version})
+	o := delta.WriteOptions{AppID: req.Key.App, AppVersion: req.Key.Version}
+	var cr *delta.CommitResult
+	adopted := false
+	if allParquet(req) {
+		cr, adopted, err = adoptStaged(ctx, build, req, func(keys []string) (*delta.CommitResult, error) { return t.AppendParquet(ctx, keys, o) })
+	}
+	if err == nil && !adopted {
+		cr, err = t.Append(ctx, src, o)
+	}
 	t.Close()
 	if err != nil {
 		return nil, wrapDelta(name, err)
@@ -159,6 +185,104 @@ func (l *Lakehouse) replace(ctx context.Context, name lakehouse.TableName, dir s
 	}
 	os.RemoveAll(trash)
 	return &lakehouse.LoadResult{Version: cr.Version, Rows: cr.RowsInserted, Created: true}, nil
+}
+
+// allParquet reports whether every staged file of the request is Parquet.
+func allParquet(req lakehouse.LoadRequest) bool {
+	for _, name := range req.Files {
+		f := req.Format
+		if f == "" {
+			f, _ = format.FormatOf(name)
+		}
+		if f != lakehouse.FormatParquet {
+			return false
+		}
+	}
+	return true
+}
+
+// adoptStaged loads staged Parquet files without re-encoding them: each is
+// placed in the table directory dir under a fresh data file name (a hard
+// link to the staged file when the staging area is a local directory on
+// the same file system, else a copy), then commit (the table's
+// AppendParquet or OverwriteParquet) adopts them. ok is false when a file
+// could not be placed or the table or a file cannot be adopted as it is
+// (delta.ErrNotAdoptable): nothing was committed and the caller re-encodes
+// the rows (and reports a missing or unreadable file). Placed files that
+// end up in no commit (a refusal, an error, a skipped load) are removed
+// here; the staged files are never touched.
+func adoptStaged(ctx context.Context, dir string, req lakehouse.LoadRequest, commit func(keys []string) (*delta.CommitResult, error)) (cr *delta.CommitResult, ok bool, err error) {
+	keys := make([]string, 0, len(req.Files))
+	var placed []string
+	defer func() {
+		if !ok || cr.Skipped {
+			for _, p := range placed {
+				os.Remove(p)
+			}
+		}
+	}()
+	for i, name := range req.Files {
+		key := fmt.Sprintf("part-%05d-%s-c000.parquet", i, newUUID())
+		p := filepath.Join(dir, key)
+		if err := placeStaged(ctx, req.Staging, name, p); err != nil {
+			return nil, false, ctx.Err()
+		}
+		placed = append(placed, p)
+		keys = append(keys, key)
+	}
+	cr, err = commit(keys)
+	switch {
+	case errors.Is(err, delta.ErrNotAdoptable):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return cr, true, nil
+}
+
+// placeStaged puts a staged file at path dst: a hard link when the area is
+// a local directory on dst's file system, else a streamed copy (synced).
+// A link shares the staged file's inode, whose modification time is set to
+// now, so that a concurrent vacuum never takes the not yet committed file
+// for an old leftover.
+func placeStaged(ctx context.Context, area staging.Area, name, dst string) error {
+	if la, ok := area.(staging.LocalArea); ok {
+		src := la.LocalPath(name)
+		// link(2) does not follow a symbolic link: link regular files only
+		if fi, err := os.Lstat(src); err == nil && fi.Mode().IsRegular() && os.Link(src, dst) == nil {
+			now := time.Now()
+			os.Chtimes(dst, now, now)
+			return nil
+		}
+	}
+	r, err := area.Open(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
+	}
+	return err
+}
+
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // forget drops a cached table handle (the directory changed under it).
