@@ -9,6 +9,8 @@
 // load (its files and the cursor it reaches), the lakehouse loads each
 // table's files with the key (App, load number), the ledger moves the cursor
 // and clears the pending load, and only then are the staged files deleted.
+// Pipe runs the kind's reader on a goroutine of its own while the run
+// stages what it reads (Chunk, Send), committing a load every so many rows.
 //
 // # Invariants
 //

@@ -179,61 +179,20 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 			b.Ensure(f.TableOf(st))
 		}
 	}
-	// a reader goroutine turns pages of events into record batches while
-	// this one stages them: the two halves run on their own cores
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	chunks := make(chan chunk, 2)
-	var readErr error
-	// the reader gets its own copy of the start positions: this goroutine
-	// moves cur as chunks are staged
+	// the reader gets its own copy of the start positions: Pipe moves cur
+	// as chunks are staged
 	start := Cursor{Since: cur.Since, Streams: maps.Clone(cur.Streams)}
 	exported := e.Ledger().Rows
-	go func() {
-		defer close(chunks)
-		readErr = f.read(rctx, store, streams, start, exported, chunks)
-	}()
-	fail := func(err error) (job.Result, error) {
-		cancel()
-		for c := range chunks {
-			if c.rec != nil {
-				c.rec.Release()
-			}
-		}
-		b.Abort(ctx)
-		return e.Result(), err
+	read := func(ctx context.Context, out chan<- export.Chunk[streamPos]) error {
+		return f.read(ctx, store, streams, start, exported, out)
 	}
-	for c := range chunks {
-		if c.rec != nil {
-			err := b.Write(ctx, f.TableOf(c.stream), c.rec)
-			c.rec.Release()
-			if err != nil {
-				return fail(err)
-			}
-		}
-		cur.Streams[c.stream] = c.after
-		if b.Rows() >= f.s.LoadRows { // the cursor covers exactly the batch's rows
-			if err := e.Commit(ctx, b, cur); err != nil {
-				return fail(err)
-			}
-			b = e.NewBatch()
-		}
-	}
-	if readErr != nil {
-		b.Abort(ctx)
-		return e.Result(), readErr
-	}
-	if err := e.Commit(ctx, b, cur); err != nil {
-		return e.Result(), err
-	}
-	return e.Result(), nil
+	err = export.Pipe(ctx, e, b, f.s.LoadRows, &cur, read, func(p streamPos) { cur.Streams[p.stream] = p.after })
+	return e.Result(), err
 }
 
-// chunk is a run of one stream's events: the rows kept (nil when every
-// event was filtered out) and the position of the last event read.
-type chunk struct {
+// streamPos is a reader's position: the last event read of a stream.
+type streamPos struct {
 	stream string
-	rec    arrow.RecordBatch
 	after  platform.Cursor
 }
 
@@ -243,7 +202,7 @@ const chunkRows = 16 * 1024
 // read reads the streams after the cursor a block at a time and sends
 // chunks in order; exported is the number of events the job exported
 // before.
-func (f *Flow) read(ctx context.Context, store platform.Store, streams []string, cur Cursor, exported int64, out chan<- chunk) error {
+func (f *Flow) read(ctx context.Context, store platform.Store, streams []string, cur Cursor, exported int64, out chan<- export.Chunk[streamPos]) error {
 	capped := func() bool { return f.s.MaxEvents > 0 && exported >= f.s.MaxEvents }
 	dataBytes := chunkRows * 128 // JSON per block: then as much as the last block held
 	for _, st := range streams {
@@ -269,17 +228,12 @@ func (f *Flow) read(ctx context.Context, store platform.Store, streams []string,
 			}
 			after = blk.Cursor(read - 1)
 			exported += int64(kept.Len())
-			c := chunk{stream: st, after: after}
+			c := export.Chunk[streamPos]{Table: f.TableOf(st), After: streamPos{st, after}}
 			if kept.Len() > 0 {
-				c.rec = blockRecord(kept, st)
+				c.Rec = blockRecord(kept, st)
 			}
-			select {
-			case out <- c:
-			case <-ctx.Done():
-				if c.rec != nil {
-					c.rec.Release()
-				}
-				return ctx.Err()
+			if err := export.Send(ctx, out, c); err != nil {
+				return err
 			}
 			if n < chunkRows && len(blk.Data) < platform.MaxBlockData {
 				break // the stream's end

@@ -148,52 +148,13 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 	if first {
 		b.Ensure(f.table)
 	}
-	// a reader goroutine turns pages of points into record batches while
-	// this one stages them
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	chunks := make(chan chunk, 2)
-	var readErr error
-	go func() {
-		defer close(chunks)
-		readErr = f.read(rctx, store, cur.AfterID, since, now, chunks)
-	}()
-	fail := func(err error) (job.Result, error) {
-		cancel()
-		for c := range chunks {
-			if c.rec != nil {
-				c.rec.Release()
-			}
-		}
-		b.Abort(ctx)
-		return e.Result(), err
+	// one load per run (loadRows 0): the first run's lookback is all or nothing
+	from := cur.AfterID // Pipe moves cur as chunks are staged
+	read := func(ctx context.Context, out chan<- export.Chunk[int64]) error {
+		return f.read(ctx, store, from, since, now, out)
 	}
-	for c := range chunks {
-		if c.rec != nil {
-			err := b.Write(ctx, f.table, c.rec)
-			c.rec.Release()
-			if err != nil {
-				return fail(err)
-			}
-		}
-		cur.AfterID = c.after
-	}
-	if readErr != nil {
-		b.Abort(ctx)
-		return e.Result(), readErr
-	}
-	// one load per run: the first run's lookback is all or nothing
-	if err := e.Commit(ctx, b, cur); err != nil {
-		return e.Result(), err
-	}
-	return e.Result(), nil
-}
-
-// chunk is a run of points: the rows kept (nil when every point was
-// filtered out) and the id of the last point read.
-type chunk struct {
-	rec   arrow.RecordBatch
-	after int64
+	err = export.Pipe(ctx, e, b, 0, &cur, read, func(after int64) { cur.AfterID = after })
+	return e.Result(), err
 }
 
 // chunkRows is the number of rows per record batch handed to staging.
@@ -201,23 +162,15 @@ const chunkRows = 64 * 1024
 
 // read pages through the points after the cursor in id order and sends
 // chunks in order; since, on the first run, is the lookback's start.
-func (f *Flow) read(ctx context.Context, store platform.Store, after int64, since *time.Time, now time.Time, out chan<- chunk) error {
+func (f *Flow) read(ctx context.Context, store platform.Store, after int64, since *time.Time, now time.Time, out chan<- export.Chunk[int64]) error {
 	bld := array.NewRecordBuilder(memory.DefaultAllocator, Schema)
 	defer bld.Release()
 	send := func(after int64) error {
-		c := chunk{after: after}
+		c := export.Chunk[int64]{Table: f.table, After: after}
 		if bld.Field(0).Len() > 0 {
-			c.rec = bld.NewRecordBatch()
+			c.Rec = bld.NewRecordBatch()
 		}
-		select {
-		case out <- c:
-			return nil
-		case <-ctx.Done():
-			if c.rec != nil {
-				c.rec.Release()
-			}
-			return ctx.Err()
-		}
+		return export.Send(ctx, out, c)
 	}
 	exported := arrow.Timestamp(now.UnixMicro())
 	read := false // points read since the last chunk

@@ -149,57 +149,12 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 	if first {
 		b.Ensure(f.table)
 	}
-	// a reader goroutine turns pages of events into record batches while
-	// this one stages them
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	chunks := make(chan chunk, 2)
-	var readErr error
-	go func() {
-		defer close(chunks)
-		readErr = f.read(rctx, store, cur.After, start, chunks)
-	}()
-	fail := func(err error) (job.Result, error) {
-		cancel()
-		for c := range chunks {
-			if c.rec != nil {
-				c.rec.Release()
-			}
-		}
-		b.Abort(ctx)
-		return e.Result(), err
+	from := cur.After // Pipe moves cur as chunks are staged
+	read := func(ctx context.Context, out chan<- export.Chunk[platform.Cursor]) error {
+		return f.read(ctx, store, from, start, out)
 	}
-	for c := range chunks {
-		if c.rec != nil {
-			err := b.Write(ctx, f.table, c.rec)
-			c.rec.Release()
-			if err != nil {
-				return fail(err)
-			}
-		}
-		cur.After = c.after
-		if b.Rows() >= f.s.LoadRows { // the cursor covers exactly the batch's rows
-			if err := e.Commit(ctx, b, cur); err != nil {
-				return fail(err)
-			}
-			b = e.NewBatch()
-		}
-	}
-	if readErr != nil {
-		b.Abort(ctx)
-		return e.Result(), readErr
-	}
-	if err := e.Commit(ctx, b, cur); err != nil {
-		return e.Result(), err
-	}
-	return e.Result(), nil
-}
-
-// chunk is a run of system events: the rows kept (nil when every event was
-// filtered out) and the position of the last event read.
-type chunk struct {
-	rec   arrow.RecordBatch
-	after platform.Cursor
+	err = export.Pipe(ctx, e, b, f.s.LoadRows, &cur, read, func(after platform.Cursor) { cur.After = after })
+	return e.Result(), err
 }
 
 // chunkRows is the number of rows per record batch handed to staging.
@@ -207,23 +162,15 @@ const chunkRows = 64 * 1024
 
 // read pages through the audit log after the cursor and sends chunks in
 // order. The log is in time order, so reading starts at the start date.
-func (f *Flow) read(ctx context.Context, store platform.Store, after platform.Cursor, start *time.Time, out chan<- chunk) error {
+func (f *Flow) read(ctx context.Context, store platform.Store, after platform.Cursor, start *time.Time, out chan<- export.Chunk[platform.Cursor]) error {
 	bld := array.NewRecordBuilder(memory.DefaultAllocator, Schema)
 	defer bld.Release()
 	send := func(after platform.Cursor) error {
-		c := chunk{after: after}
+		c := export.Chunk[platform.Cursor]{Table: f.table, After: after}
 		if bld.Field(0).Len() > 0 {
-			c.rec = bld.NewRecordBatch()
+			c.Rec = bld.NewRecordBatch()
 		}
-		select {
-		case out <- c:
-			return nil
-		case <-ctx.Done():
-			if c.rec != nil {
-				c.rec.Release()
-			}
-			return ctx.Err()
-		}
+		return export.Send(ctx, out, c)
 	}
 	from := after
 	if start != nil && from.Less(platform.Cursor{Time: *start}) {
