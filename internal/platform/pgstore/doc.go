@@ -24,4 +24,11 @@
 //     that the planner cannot flatten, so no plan depends on statistics
 //     (right after a bulk load there are none, and "= ANY($1)" or a plain
 //     join became full scans per page).
+//   - ReadStreamBlock (exports) is ReadStream's query for the whole block,
+//     every column in binary, the raw row values decoded straight into
+//     the block (no allocation per event; the JSON bytes are those
+//     data::text returns), in a read-only transaction with enable_sort
+//     off so that the primary key is walked in order whatever the limit
+//     (without statistics a limit above the planner's guess of a stream's
+//     size chose a bitmap scan sorting the rest of the stream).
 package pgstore

@@ -29,3 +29,6 @@ func BenchmarkUpsertProfiles(b *testing.B) { platformtest.BenchUpsertProfiles(b,
 
 // go test -run '^$' -bench '^BenchmarkAudienceRefresh$' -benchtime 1x
 func BenchmarkAudienceRefresh(b *testing.B) { platformtest.BenchAudienceRefresh(b, opener(b)) }
+
+// go test -run '^$' -bench '^BenchmarkReadStream$' -benchtime 3x
+func BenchmarkReadStream(b *testing.B) { platformtest.BenchReadStream(b, opener(b)) }
