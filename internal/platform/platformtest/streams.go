@@ -144,6 +144,11 @@ func testBlockRead(t *testing.T, open Open) {
 	for _, limit := range []int{1, 5, platform.MaxPage, platform.MaxPage + 100, 3 * want} {
 		var b platform.EventBlock
 		var cur platform.Cursor
+		from := 0 // small limits read the last events only (a call each)
+		if limit < 10 {
+			from = want - 40
+			cur = all[from-1].Cursor()
+		}
 		calls := 0
 		for {
 			before := b.Len()
@@ -158,18 +163,18 @@ func testBlockRead(t *testing.T, open Open) {
 			if n < limit {
 				break
 			}
-			if calls > want+1 {
+			if calls > want-from+1 {
 				t.Fatalf("limit %d: %d calls and still reading (%d events): the cursor does not advance", limit, calls, b.Len())
 			}
 			cur = b.Cursor(b.Len() - 1)
 		}
-		if b.Len() != want {
-			t.Fatalf("limit %d: read %d events in %d calls, want %d", limit, b.Len(), calls, want)
+		if b.Len() != want-from {
+			t.Fatalf("limit %d: read %d events in %d calls, want %d", limit, b.Len(), calls, want-from)
 		}
-		if len(b.DataOffsets) != want+1 || b.DataOffsets[0] != 0 || int(b.DataOffsets[want]) != len(b.Data) {
+		if len(b.DataOffsets) != b.Len()+1 || b.DataOffsets[0] != 0 || int(b.DataOffsets[b.Len()]) != len(b.Data) {
 			t.Fatalf("limit %d: %d offsets from %d to %d over %d bytes", limit, len(b.DataOffsets), b.DataOffsets[0], b.DataOffsets[len(b.DataOffsets)-1], len(b.Data))
 		}
-		for i, e := range all {
+		for i, e := range all[from:] {
 			got := b.Event(i, "blocks")
 			if got.ID != e.ID || !got.EventTS.Equal(e.EventTS) || !got.ReceiveTS.Equal(e.ReceiveTS) || !bytes.Equal(got.Data, e.Data) {
 				t.Fatalf("limit %d: event %d = %+v, ReadStream has %+v", limit, i, got, e)
