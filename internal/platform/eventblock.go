@@ -18,6 +18,20 @@ type EventBlock struct {
 	// Data[DataOffsets[i]:DataOffsets[i+1]].
 	Data        []byte
 	DataOffsets []int32 // Len()+1 entries, starting at 0 (empty when Len() is 0)
+	// MaxData bounds the memory of a block being read into: a read stops
+	// after the event that takes Data to this many bytes (0, or more
+	// than MaxBlockData: MaxBlockData).
+	MaxData int
+}
+
+// Full reports whether the block holds its MaxData bytes of JSON: a
+// ReadStreamBlock call appends nothing more to it.
+func (b *EventBlock) Full() bool {
+	limit := MaxBlockData
+	if b.MaxData > 0 && b.MaxData < limit {
+		limit = b.MaxData
+	}
+	return len(b.Data) >= limit
 }
 
 // Len is the number of events in the block.
@@ -74,7 +88,6 @@ func (b *EventBlock) Cursor(i int) Cursor {
 	return Cursor{Time: time.UnixMicro(b.ReceiveTS[i]).UTC(), ID: b.ID[i]}
 }
 
-// MaxBlockData bounds the JSON bytes one ReadStreamBlock call appends
-// (a block's offsets are 32-bit): a call stops early, after the event that
-// crosses it, so a page of large events still fits.
+// MaxBlockData bounds the JSON bytes of a block (its offsets are 32-bit):
+// a read stops after the event that crosses it.
 const MaxBlockData = 1 << 30

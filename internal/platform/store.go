@@ -30,9 +30,9 @@ type Store interface {
 	// ReadStreamBlock is the bulk form of ReadStream for exports: it appends
 	// up to limit events of stream after the cursor to b, in the same order
 	// with the same guarantees, and returns how many it appended. limit is
-	// not capped by MaxPage. A call stops early only once b holds
-	// MaxBlockData bytes of JSON; otherwise fewer than limit events means
-	// the stream has no more.
+	// not capped by MaxPage. A call stops early only once b is Full (it
+	// holds b.MaxData, at most MaxBlockData, bytes of JSON); otherwise
+	// fewer than limit events means the stream has no more.
 	ReadStreamBlock(ctx context.Context, stream string, after Cursor, limit int, b *EventBlock) (int, error)
 	// LastEvents returns the newest n events of stream, oldest first.
 	LastEvents(ctx context.Context, stream string, n int) ([]Event, error)

@@ -219,6 +219,9 @@ func (s *stagedFile) write(rec arrow.RecordBatch) error {
 	var err error
 	if s.pq != nil {
 		err = s.pq.WriteBuffered(rec)
+		if err == nil && s.pq.RowGroupTotalBytesWritten() >= stagedRowGroupBytes {
+			err = s.pq.NewBufferedRowGroupChecked() // this row group is written out; the next rows start one
+		}
 	} else {
 		err = s.csv.Write(rec)
 	}
@@ -258,7 +261,11 @@ func (s *stagedFile) abort() {
 	s.out.Close()
 }
 
-// stagedRowGroupRows bounds a staged Parquet file's row groups: the writer
-// buffers a whole row group, so this bounds its memory (about 25 MiB of
-// event rows), not the file's size.
-const stagedRowGroupRows = 64 * 1024
+// stagedRowGroupRows and stagedRowGroupBytes bound a staged Parquet file's
+// row groups: the writer buffers a whole row group, so they bound its
+// memory (about 25 MiB of event rows; fewer rows when they are large), not
+// the file's size.
+const (
+	stagedRowGroupRows  = 64 * 1024
+	stagedRowGroupBytes = 32 << 20
+)

@@ -199,6 +199,10 @@ type streamPos struct {
 // chunkRows is the number of rows per record batch handed to staging.
 const chunkRows = 16 * 1024
 
+// chunkBytes bounds the JSON of a chunk: large events make short chunks
+// rather than large ones (two chunks are in flight at a time).
+const chunkBytes = 16 << 20
+
 // read reads the streams after the cursor a block at a time and sends
 // chunks in order; exported is the number of events the job exported
 // before.
@@ -212,8 +216,8 @@ func (f *Flow) read(ctx context.Context, store platform.Store, streams []string,
 		}
 		for !capped() {
 			// a new block each time: the chunk's arrays share its memory
-			blk := &platform.EventBlock{}
-			blk.Grow(chunkRows, dataBytes+dataBytes/8)
+			blk := &platform.EventBlock{MaxData: chunkBytes}
+			blk.Grow(chunkRows, min(dataBytes+dataBytes/8, chunkBytes))
 			n, err := store.ReadStreamBlock(ctx, st, after, chunkRows, blk)
 			if err != nil {
 				return fmt.Errorf("read stream %s: %w", st, err)
@@ -221,7 +225,7 @@ func (f *Flow) read(ctx context.Context, store platform.Store, streams []string,
 			if n == 0 {
 				break
 			}
-			dataBytes = min(max(len(blk.Data), chunkRows*16), 64<<20)
+			dataBytes = max(len(blk.Data), chunkRows*16)
 			kept, read, err := f.keep(blk, st, f.s.MaxEvents-exported)
 			if err != nil {
 				return err
@@ -235,7 +239,7 @@ func (f *Flow) read(ctx context.Context, store platform.Store, streams []string,
 			if err := export.Send(ctx, out, c); err != nil {
 				return err
 			}
-			if n < chunkRows && len(blk.Data) < platform.MaxBlockData {
+			if n < chunkRows && !blk.Full() {
 				break // the stream's end
 			}
 		}

@@ -91,7 +91,7 @@ func (s *Store) ReadStreamBlock(ctx context.Context, stream string, after platfo
 		for _, e := range page {
 			b.Append(e)
 			n++
-			if len(b.Data) >= platform.MaxBlockData {
+			if b.Full() {
 				return n, nil
 			}
 		}

@@ -47,7 +47,7 @@ func (d *driver) ReadStreamBlock(ctx context.Context, stream string, after platf
 	if err != nil {
 		return 0, err
 	}
-	// Stopping early (MaxBlockData) closes rows, which reads the rest of
+	// Stopping early (a full block) closes rows, which reads the rest of
 	// the result (at most limit rows) off the connection.
 	defer rows.Close()
 	jsonb := false
@@ -59,7 +59,7 @@ func (d *driver) ReadStreamBlock(ctx context.Context, stream string, after platf
 		return 0, fmt.Errorf("platform store %s: read stream %s: events.data has type OID %d, want json", d.name, stream, oid)
 	}
 	n := 0
-	for n < limit && len(b.Data) < platform.MaxBlockData && rows.Next() {
+	for n < limit && !b.Full() && rows.Next() {
 		if n%4096 == 4095 {
 			if err := ctx.Err(); err != nil {
 				return n, err

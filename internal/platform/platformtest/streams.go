@@ -184,6 +184,35 @@ func testBlockRead(t *testing.T, open Open) {
 			}
 		}
 	}
+	// a byte budget: a read stops after the event that takes the block to
+	// MaxData bytes of JSON, and the next read goes on from there
+	tail := all[want-40:]
+	small := platform.EventBlock{MaxData: 200}
+	var got []platform.Event
+	cur := all[want-41].Cursor()
+	for calls := 0; len(got) < len(tail); calls++ {
+		if calls > len(tail) {
+			t.Fatalf("MaxData 200: %d calls for %d events", calls, len(got))
+		}
+		small.Reset()
+		n, err := s.ReadStreamBlock(ctx, "blocks", cur, 1000, &small)
+		if err != nil || n == 0 {
+			t.Fatalf("MaxData 200: read %d events, %v", n, err)
+		}
+		if before := int(small.DataOffsets[n-1]); before >= 200 || n < 1000 && !small.Full() && len(got)+n < len(tail) {
+			t.Fatalf("MaxData 200: %d events, %d bytes before the last: the budget was not kept", n, before)
+		}
+		for i := range n {
+			got = append(got, small.Event(i, "blocks"))
+		}
+		cur = small.Cursor(n - 1)
+	}
+	for i, e := range tail {
+		if got[i].ID != e.ID || !bytes.Equal(got[i].Data, e.Data) {
+			t.Fatalf("MaxData 200: event %d = id %d, want id %d", i, got[i].ID, e.ID)
+		}
+	}
+
 	// from the middle, and a block that already holds events keeps them
 	b := platform.EventBlock{}
 	b.Append(all[0])

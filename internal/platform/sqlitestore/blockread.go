@@ -167,7 +167,7 @@ func (c *blockConn) read(ctx context.Context, streamID int64, after platform.Cur
 		}
 	}
 	n := 0
-	for n < limit && len(b.Data) < platform.MaxBlockData {
+	for n < limit && !b.Full() {
 		if n%4096 == 4095 {
 			if err := ctx.Err(); err != nil {
 				return n, err
