@@ -23,16 +23,14 @@ import (
 // intact, in row groups of about 32 MiB rather than one of 72 MB.
 func TestLargeEvents(t *testing.T) {
 	f := exporttest.Open(t, t.TempDir())
-	rng := rand.New(rand.NewPCG(3, 4))
+	rng := rand.NewChaCha8([32]byte{3, 4})
 	const n, size = 120, 300 << 10 // each event ~600 KB of hex
 	want := map[int]string{}
 	for b := 0; b < n; b += 20 {
 		var in []platform.EventInput
 		for i := b; i < b+20; i++ {
 			raw := make([]byte, size)
-			for j := range raw {
-				raw[j] = byte(rng.Uint32())
-			}
+			rng.Read(raw)
 			data := fmt.Sprintf(`{"n":%d,"blob":"%s"}`, i, hex.EncodeToString(raw))
 			sum := sha256.Sum256([]byte(data))
 			want[i] = hex.EncodeToString(sum[:])
