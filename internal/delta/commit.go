@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/lakeport/lakeport/internal/blob"
 	"github.com/lakeport/lakeport/internal/delta/predicate"
 )
@@ -63,7 +65,7 @@ func (tx *transaction) commit(ctx context.Context) (int64, error) {
 }
 
 func (tx *transaction) commitAt(ctx context.Context, version int64, prevTS time.Time) (int64, error) {
-	txnID := newUUID()
+	txnID := uuid.NewString()
 	for attempt := 0; attempt < maxCommitAttempts; attempt++ {
 		body, ts, err := tx.encode(version, txnID, prevTS)
 		if err != nil {

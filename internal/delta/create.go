@@ -2,7 +2,6 @@ package delta
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/google/uuid"
 
 	"github.com/lakeport/lakeport/internal/blob"
 )
@@ -145,7 +145,7 @@ func newTableMetadata(spec TableSpec) (*Metadata, *Protocol, error) {
 		config["delta.columnMapping.maxColumnId"] = strconv.Itoa(maxID)
 	}
 	created := time.Now().UnixMilli()
-	md := &Metadata{ID: newUUID(), Name: spec.Name, Description: spec.Description, Format: Format{Provider: "parquet", Options: map[string]string{}},
+	md := &Metadata{ID: uuid.NewString(), Name: spec.Name, Description: spec.Description, Format: Format{Provider: "parquet", Options: map[string]string{}},
 		SchemaString: schema.SchemaString(), PartitionColumns: parts, Configuration: config, CreatedTime: &created}
 	if md.PartitionColumns == nil {
 		md.PartitionColumns = []string{}
@@ -163,7 +163,7 @@ func assignPhysicalNames(s *StructType, maxID int) int {
 		if _, ok := f.Metadata[metaFieldID]; !ok {
 			maxID++
 			f.Metadata[metaFieldID] = maxID
-			f.Metadata[metaPhysicalName] = "col-" + newUUID()
+			f.Metadata[metaPhysicalName] = "col-" + uuid.NewString()
 		}
 		maxID = assignNested(f.Type, maxID)
 	}
@@ -257,12 +257,4 @@ func checkColumnRules(s *StructType) error {
 		}
 	}
 	return nil
-}
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -2,8 +2,6 @@ package datafile
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/google/uuid"
 
 	"github.com/lakeport/lakeport/internal/blob"
 )
@@ -784,24 +783,6 @@ func (w *Writer) rowGroupDone(f *dataFile) {
 	f.rgStart, f.rgBytes = f.cw.n, 0
 }
 
-func newUUID() string {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return string(b[:])
-}
-
 // openFile starts the next file of p, first finishing the least recently
 // written file when maxOpenFiles are open.
 func (w *Writer) openFile(ctx context.Context, p *partition) (*dataFile, error) {
@@ -818,7 +799,7 @@ func (w *Writer) openFile(ctx context.Context, p *partition) (*dataFile, error) 
 	}
 	seq := w.seq
 	w.seq++
-	name := fmt.Sprintf("%s-%05d-%s.c000%s.parquet", w.prefix, seq, newUUID(), w.ext)
+	name := fmt.Sprintf("%s-%05d-%s.c000%s.parquet", w.prefix, seq, uuid.NewString(), w.ext)
 	key := name
 	if p.dir != "" {
 		key = p.dir + "/" + key

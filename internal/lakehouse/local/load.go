@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/google/uuid"
 
 	"github.com/lakeport/lakeport/internal/delta"
 	"github.com/lakeport/lakeport/internal/format"
@@ -222,7 +222,7 @@ func adoptStaged(ctx context.Context, dir string, req lakehouse.LoadRequest, com
 		}
 	}()
 	for i, name := range req.Files {
-		key := fmt.Sprintf("part-%05d-%s-c000.parquet", i, newUUID())
+		key := fmt.Sprintf("part-%05d-%s-c000.parquet", i, uuid.NewString())
 		p := filepath.Join(dir, key)
 		if err := placeStaged(ctx, req.Staging, name, p); err != nil {
 			return nil, false, ctx.Err()
@@ -275,14 +275,6 @@ func placeStaged(ctx context.Context, area staging.Area, name, dst string) error
 		os.Remove(dst)
 	}
 	return err
-}
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // forget drops a cached table handle (the directory changed under it).
