@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +24,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/google/uuid"
 )
 
 // Fixture writes a small, protocol-following Delta table for tests, benchmarks
@@ -267,7 +267,7 @@ func NewFixture(dir string, schema *arrow.Schema, partitionColumns []string, pro
 	now := f.now()
 	created := now.UnixMilli()
 	f.metadata = &fxMetadataAction{
-		ID: fxNewUUID(), Format: fxFormatSpec{Provider: "parquet", Options: map[string]string{}},
+		ID: uuid.NewString(), Format: fxFormatSpec{Provider: "parquet", Options: map[string]string{}},
 		SchemaString: string(schemaString), PartitionColumns: append([]string{}, f.partCols...),
 		Configuration: conf, CreatedTime: &created,
 	}
@@ -545,7 +545,7 @@ func (f *Fixture) commitAt(now time.Time, op string, params map[string]any, blin
 	v := f.version + 1
 	ci := &fxCommitInfoAction{
 		Timestamp: now.UnixMilli(), Operation: op, OperationParameters: params, IsBlindAppend: blind,
-		EngineInfo: "lakeport-deltatest", TxnID: fxNewUUID(),
+		EngineInfo: "lakeport-deltatest", TxnID: uuid.NewString(),
 	}
 	if f.ictEnabled() {
 		ts := now.UnixMilli()
@@ -868,10 +868,10 @@ func fxEscapePathName(s string) string {
 // writePart writes one Parquet file and returns its add action.
 func (f *Fixture) writePart(p *fxPart, cdc bool, now time.Time) (*fxAddAction, error) {
 	f.seq++
-	name := fmt.Sprintf("part-%05d-%s-c000.snappy.parquet", f.seq, fxNewUUID())
+	name := fmt.Sprintf("part-%05d-%s-c000.snappy.parquet", f.seq, uuid.NewString())
 	dir := p.dir
 	if cdc {
-		name = fmt.Sprintf("cdc-%05d-%s-c000.snappy.parquet", f.seq, fxNewUUID())
+		name = fmt.Sprintf("cdc-%05d-%s-c000.snappy.parquet", f.seq, uuid.NewString())
 		dir = "_change_data/" + dir
 	}
 	rel := dir + name
@@ -1235,7 +1235,7 @@ func (f *Fixture) Checkpoint() error {
 	defer rec.Release()
 	v := f.version
 	logDir := filepath.Join(f.Dir, "_delta_log")
-	tmp := filepath.Join(logDir, fmt.Sprintf(".%020d.checkpoint.parquet.tmp-%s", v, fxNewUUID()))
+	tmp := filepath.Join(logDir, fmt.Sprintf(".%020d.checkpoint.parquet.tmp-%s", v, uuid.NewString()))
 	size, err := fxWriteParquetFile(tmp, rec, 1<<20)
 	if err != nil {
 		return fmt.Errorf("deltatest: checkpoint: %w", err)
@@ -1246,7 +1246,7 @@ func (f *Fixture) Checkpoint() error {
 		return fmt.Errorf("deltatest: checkpoint %d: %w", v, err)
 	}
 	last, _ := json.Marshal(map[string]int64{"version": v, "size": int64(len(rows)), "sizeInBytes": size, "numOfAddFiles": int64(len(f.live))})
-	lastTmp := filepath.Join(logDir, "._last_checkpoint.tmp-"+fxNewUUID())
+	lastTmp := filepath.Join(logDir, "._last_checkpoint.tmp-"+uuid.NewString())
 	if err := os.WriteFile(lastTmp, last, 0o644); err != nil {
 		return err
 	}
@@ -1437,14 +1437,4 @@ func fxParseInterval(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid interval unit in %q", s)
 	}
 	return time.Duration(n) * unit, nil
-}
-
-func fxNewUUID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
