@@ -12,13 +12,7 @@ var schema = []string{
 		name TEXT NOT NULL UNIQUE,
 		last_id INTEGER NOT NULL,
 		last_ts INTEGER NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS events (
-		stream_id INTEGER NOT NULL,
-		receive_ts INTEGER NOT NULL,
-		id INTEGER NOT NULL,
-		event_ts INTEGER NOT NULL,
-		data TEXT NOT NULL,
-		PRIMARY KEY (stream_id, receive_ts, id)) WITHOUT ROWID`,
+	eventsTable("events"),
 	`CREATE TABLE IF NOT EXISTS checkpoints (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS fields (name TEXT PRIMARY KEY, type TEXT NOT NULL, identifier INTEGER NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS profiles (
@@ -83,16 +77,21 @@ var upgrades = map[int][]string{
 	// events clustered by their primary key: a stream read walks one
 	// b-tree instead of an index plus a row lookup per event
 	2: {
-		`CREATE TABLE events_v2 (
-			stream_id INTEGER NOT NULL,
-			receive_ts INTEGER NOT NULL,
-			id INTEGER NOT NULL,
-			event_ts INTEGER NOT NULL,
-			data TEXT NOT NULL,
-			PRIMARY KEY (stream_id, receive_ts, id)) WITHOUT ROWID`,
+		eventsTable("events_v2"),
 		`INSERT INTO events_v2 (stream_id, receive_ts, id, event_ts, data)
 			SELECT stream_id, receive_ts, id, event_ts, data FROM events ORDER BY stream_id, receive_ts, id`,
 		`DROP TABLE events`,
 		`ALTER TABLE events_v2 RENAME TO events`,
 	},
+}
+
+// eventsTable creates the events table (schema version 2) under name.
+func eventsTable(name string) string {
+	return `CREATE TABLE IF NOT EXISTS ` + name + ` (
+		stream_id INTEGER NOT NULL,
+		receive_ts INTEGER NOT NULL,
+		id INTEGER NOT NULL,
+		event_ts INTEGER NOT NULL,
+		data TEXT NOT NULL,
+		PRIMARY KEY (stream_id, receive_ts, id)) WITHOUT ROWID`
 }
