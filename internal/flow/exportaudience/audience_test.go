@@ -297,3 +297,65 @@ func TestDefaultSchedule(t *testing.T) {
 		t.Errorf("default schedule = %+v, %v; want every 24 hours", s, ok)
 	}
 }
+
+// An audience of several pages, read on several goroutines: every member
+// once, in profile ID order, with its values.
+func TestManyPages(t *testing.T) {
+	f := exporttest.Open(t, t.TempDir())
+	define(t, f.Platform, fields...)
+	const n = 3*platform.MaxPage + 123
+	for lo := 0; lo < n; lo += 5000 {
+		var in []platform.ProfileInput
+		for i := lo; i < min(lo+5000, n); i++ {
+			attrs := map[string]any{"country": "NL", "score": float64(i)}
+			if i%7 == 0 {
+				attrs["signup_at"] = fmt.Sprintf("19%02d-01-02T03:04:05.%06dZ", i%100, i)
+			}
+			if i%11 == 0 {
+				attrs["tags"] = []string{"a,b", `"q"`}
+			}
+			in = append(in, platform.ProfileInput{Identifiers: []platform.Identifier{{Field: platform.FieldEmail, Value: fmt.Sprintf("u%06d@x.io", i)}}, Attributes: attrs})
+		}
+		if _, err := f.Platform.Write(ctx, platform.Batch{Upserts: in}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	audience(t, f.Platform, "dutch", `country == "NL"`)
+	for _, settings := range []string{"", "fields: [email, score, signup_at, tags]\n"} {
+		run(t, f, "many", "catalog: main\nschema: exports\naudience: dutch\nfile_rows: 7000\n"+settings)
+		d, err := f.Lake.Describe(ctx, table("lakeport_user_dutch"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.Lake.Scan(ctx, table("lakeport_user_dutch"), lakehouse.ScanRequest{Version: d.Version, Columns: []string{"email", "score", "signup_at", "tags"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for {
+			rec, err := r.Next(ctx)
+			if err != nil {
+				break
+			}
+			got = append(got, exporttest.Lines(rec)...)
+			rec.Release()
+		}
+		r.Close()
+		if len(got) != n {
+			t.Fatalf("%q: %d rows, want %d", settings, len(got), n)
+		}
+		for i, line := range got {
+			ts, tags := "NULL", "NULL"
+			if i%7 == 0 {
+				ts = fmt.Sprintf("19%02d-01-02T03:04:05.%06dZ", i%100, i)
+				ts = strings.TrimRight(strings.TrimRight(ts[:len(ts)-1], "0"), ".") + "Z"
+			}
+			if i%11 == 0 {
+				tags = `["a,b","\"q\""]`
+			}
+			if want := fmt.Sprintf("u%06d@x.io|%d|%s|%s", i, i, ts, tags); line != want {
+				t.Fatalf("%q: row %d = %s, want %s", settings, i, line, want)
+			}
+		}
+	}
+}
