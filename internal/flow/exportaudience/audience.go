@@ -175,7 +175,7 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 	if err != nil {
 		return job.Result{}, err
 	}
-	cols, bounds, err := f.columns(ctx, store, reg)
+	cols, err := f.columns(ctx, store, reg)
 	if err != nil {
 		return job.Result{}, err
 	}
@@ -188,7 +188,7 @@ func (f *Flow) Run(ctx context.Context, r *job.Run) (job.Result, error) {
 	}
 	b := e.NewBatch()
 	b.Ensure(f.TableName()) // an empty audience still replaces the table
-	n, err := f.stage(ctx, store, cols, bounds, b)
+	n, err := f.stage(ctx, store, cols, b)
 	if err != nil {
 		b.Abort(ctx)
 		return e.Result(), err
@@ -210,10 +210,8 @@ func registry(ctx context.Context, store platform.Store) (platform.Registry, err
 // columns are the chosen fields in their order; without a choice, the
 // identifier fields and then the attributes the current members have, each
 // sorted by name (a first pass over the members), or, when the members
-// have none (an empty audience), the registry's identifier fields. bounds
-// cut the members into ranges for the second pass (see scanMembers; just
-// 0 without a first pass).
-func (f *Flow) columns(ctx context.Context, store platform.Store, reg platform.Registry) (cols []Column, bounds []int64, err error) {
+// have none (an empty audience), the registry's identifier fields.
+func (f *Flow) columns(ctx context.Context, store platform.Store, reg platform.Registry) ([]Column, error) {
 	col := func(name string) Column {
 		fl, ok := reg[name]
 		if !ok { // not in the registry: kept as JSON text
@@ -226,14 +224,15 @@ func (f *Flow) columns(ctx context.Context, store platform.Store, reg platform.R
 		for _, name := range f.s.Fields {
 			out = append(out, col(name))
 		}
-		return out, []int64{0}, nil
+		return out, nil
 	}
-	perReader := make([]map[string]bool, readers())
-	for i := range perReader {
-		perReader[i] = map[string]bool{}
-	}
-	bounds, err = scanMembers(ctx, store, f.s.Audience, func(worker int, page []platform.Member) {
-		seen := perReader[worker]
+	seen := map[string]bool{}
+	var after int64
+	for {
+		page, err := store.Members(ctx, f.s.Audience, after, platform.MaxPage)
+		if err != nil {
+			return nil, fmt.Errorf("read audience %s: %w", f.s.Audience, err)
+		}
 		for _, m := range page {
 			for _, id := range m.Profile.Identifiers {
 				seen[id.Field] = true
@@ -243,15 +242,10 @@ func (f *Flow) columns(ctx context.Context, store platform.Store, reg platform.R
 					seen[k] = true
 				}
 			}
+			after = m.Profile.ID
 		}
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	seen := perReader[0]
-	for _, m := range perReader[1:] {
-		for k := range m {
-			seen[k] = true
+		if len(page) < platform.MaxPage {
+			break
 		}
 	}
 	if len(seen) == 0 {
@@ -270,18 +264,14 @@ func (f *Flow) columns(ctx context.Context, store platform.Store, reg platform.R
 		}
 		return out[i].Name < out[j].Name
 	})
-	return out, bounds, nil
+	return out, nil
 }
 
 // chunkRows is the number of rows per record batch handed to staging.
 const chunkRows = 64 * 1024
 
-// stage writes every current member as a row, in profile ID order; it
-// returns their number. The members are read on other goroutines (see
-// readOrdered); rows go to staging in record batches of the first whole
-// page past chunkRows rows (70,000), as when the audience was read here a
-// page at a time.
-func (f *Flow) stage(ctx context.Context, store platform.Store, cols []Column, bounds []int64, b *export.Batch) (int64, error) {
+// stage writes every current member as a row; it returns their number.
+func (f *Flow) stage(ctx context.Context, store platform.Store, cols []Column, b *export.Batch) (int64, error) {
 	bld := array.NewRecordBuilder(memory.DefaultAllocator, Schema(cols))
 	defer bld.Release()
 	table := f.TableName()
@@ -290,23 +280,27 @@ func (f *Flow) stage(ctx context.Context, store platform.Store, cols []Column, b
 		defer rec.Release()
 		return b.Write(ctx, table, rec)
 	}
-	var n int64
-	err := readOrdered(ctx, store, f.s.Audience, bounds, func(page []platform.Member) error {
+	var after, n int64
+	for {
+		page, err := store.Members(ctx, f.s.Audience, after, platform.MaxPage)
+		if err != nil {
+			return n, fmt.Errorf("read audience %s: %w", f.s.Audience, err)
+		}
 		for _, m := range page {
 			if err := appendRow(bld, cols, m.Profile); err != nil {
-				return err
+				return n, err
 			}
+			after = m.Profile.ID
 			n++
-			if n%platform.MaxPage == 0 && bld.Field(0).Len() >= chunkRows {
-				if err := flush(); err != nil {
-					return err
-				}
+		}
+		if bld.Field(0).Len() >= chunkRows {
+			if err := flush(); err != nil {
+				return n, err
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return n, err
+		if len(page) < platform.MaxPage {
+			break
+		}
 	}
 	if bld.Field(0).Len() > 0 {
 		return n, flush()

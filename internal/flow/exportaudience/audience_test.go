@@ -17,6 +17,8 @@ import (
 	"github.com/lakeport/lakeport/internal/job"
 	"github.com/lakeport/lakeport/internal/lakehouse"
 	"github.com/lakeport/lakeport/internal/platform"
+	"github.com/lakeport/lakeport/internal/platform/pgstore"
+	"github.com/lakeport/lakeport/internal/platform/pgstore/pgtest"
 )
 
 var ctx = context.Background()
@@ -298,10 +300,23 @@ func TestDefaultSchedule(t *testing.T) {
 	}
 }
 
-// An audience of several pages, read on several goroutines: every member
+// An audience of several pages: every member
 // once, in profile ID order, with its values.
 func TestManyPages(t *testing.T) {
-	f := exporttest.Open(t, t.TempDir())
+	t.Run("store=sqlite", func(t *testing.T) { manyPages(t, exporttest.Open(t, t.TempDir())) })
+	t.Run("store=postgres", func(t *testing.T) {
+		pg, err := pgstore.Open(ctx, pgtest.FreshSchema(t, pgtest.URL(t)), platform.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pg.Close()
+		f := exporttest.Open(t, t.TempDir())
+		f.UsePlatform(pg)
+		manyPages(t, f)
+	})
+}
+
+func manyPages(t *testing.T, f *exporttest.Fixture) {
 	define(t, f.Platform, fields...)
 	const n = 3*platform.MaxPage + 123
 	for lo := 0; lo < n; lo += 5000 {
