@@ -141,6 +141,39 @@ func Platform(r *job.Run) error {
 	return nil
 }
 
+// DateRange reads the settings start_date and end_date (each optional,
+// ParseDate's forms); the end, when both are set, must be after the start.
+func DateRange(spec *job.Spec, startDate, endDate string) (start, end *time.Time, err error) {
+	for _, p := range []struct {
+		field, v string
+		out      **time.Time
+	}{{"start_date", startDate, &start}, {"end_date", endDate, &end}} {
+		if p.v == "" {
+			continue
+		}
+		t, err := ParseDate(p.v)
+		if err != nil {
+			return nil, nil, spec.Errorf("settings."+p.field, "%v", err)
+		}
+		*p.out = &t
+	}
+	if start != nil && end != nil && !end.After(*start) {
+		return nil, nil, spec.Errorf("settings.end_date", "end date %s is not after the start date %s", endDate, startDate)
+	}
+	return start, end, nil
+}
+
+// LoadRows checks the setting load_rows (rows per load), 0 meaning def.
+func LoadRows(spec *job.Spec, n *int64, def int64) error {
+	switch {
+	case *n == 0:
+		*n = def
+	case *n < 1:
+		return spec.Errorf("settings.load_rows", "want at least 1, got %d", *n)
+	}
+	return nil
+}
+
 // ParseDate reads a yyyy-mm-dd date (UTC midnight) or an RFC 3339 time.
 func ParseDate(s string) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02", s); err == nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lakeport/lakeport/internal/benchmem"
 	"github.com/lakeport/lakeport/internal/flow/export/exporttest"
 	"github.com/lakeport/lakeport/internal/flow/exportaudience"
 	"github.com/lakeport/lakeport/internal/platform"
@@ -29,14 +28,6 @@ import (
 // minute); each iteration exports into a fresh lakehouse and job state.
 // LAKEPORT_BENCH_KEEP=DIR keeps the last exported lakehouse there.
 
-func benchRoot() string {
-	if d := os.Getenv("LAKEPORT_BENCH_DIR"); d != "" {
-		return filepath.Join(d, "exports")
-	}
-	wd, _ := os.Getwd()
-	return filepath.Join(wd, "..", "..", "..", ".tmp", "bench-exports")
-}
-
 var benchFields = []platform.Field{
 	{Name: "first_name", Type: platform.TypeString},
 	{Name: "country", Type: platform.TypeString},
@@ -56,7 +47,7 @@ var (
 // benchAudience returns the path of a platform store holding n profiles,
 // all members of audience "all", generating it once.
 func benchAudience(b *testing.B, n int) string {
-	dir := filepath.Join(benchRoot(), fmt.Sprintf("audience-v1-%d", n))
+	dir := filepath.Join(exporttest.BenchDir(), fmt.Sprintf("audience-v1-%d", n))
 	path := filepath.Join(dir, "platform.db")
 	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
 		return path
@@ -124,44 +115,8 @@ func BenchmarkExportAudience(b *testing.B) {
 				name = fmt.Sprintf("format=%s/rows=%dM", format, n/1_000_000)
 			}
 			b.Run(name, func(b *testing.B) {
-				src := benchAudience(b, n)
-				benchmem.ResetPeak()
-				cpu0 := benchmem.CPUTime()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					b.StopTimer()
-					dir := b.TempDir()
-					if err := os.Symlink(src, filepath.Join(dir, "platform.db")); err != nil {
-						b.Fatal(err)
-					}
-					f := exporttest.Open(b, dir)
-					spec := exporttest.Spec(b, "bench", exportaudience.Kind, "catalog: main\nschema: exports\naudience: all\nformat: "+format+"\n")
-					flow, err := exportaudience.New(spec, f.Env)
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-					res, err := f.Run(ctx, spec, flow)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if res.Rows != int64(n) {
-						b.Fatalf("exported %d rows, want %d", res.Rows, n)
-					}
-					b.StopTimer()
-					f.Close()
-					if keep := os.Getenv("LAKEPORT_BENCH_KEEP"); keep != "" {
-						os.RemoveAll(keep)
-						if err := os.Rename(filepath.Join(dir, "lake"), keep); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.StartTimer()
-				}
-				b.StopTimer()
-				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-				b.ReportMetric(float64((benchmem.CPUTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
-				b.ReportMetric(benchmem.PeakRSSMiB(), "peak-RSS-MiB")
+				exporttest.Bench(b, benchAudience(b, n), nil, exportaudience.Kind, exportaudience.New,
+					"catalog: main\nschema: exports\naudience: all\nformat: "+format+"\n", n)
 			})
 		}
 	}

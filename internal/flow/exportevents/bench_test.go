@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/lakeport/lakeport/internal/benchmem"
 	"github.com/lakeport/lakeport/internal/flow/export/exporttest"
 	"github.com/lakeport/lakeport/internal/flow/exportevents"
 	"github.com/lakeport/lakeport/internal/platform"
@@ -35,20 +34,12 @@ import (
 // .tmp/bench-exports) and reused; each iteration exports into a fresh
 // lakehouse and job state.
 
-func benchRoot() string {
-	if d := os.Getenv("LAKEPORT_BENCH_DIR"); d != "" {
-		return filepath.Join(d, "exports")
-	}
-	wd, _ := os.Getwd()
-	return filepath.Join(wd, "..", "..", "..", ".tmp", "bench-exports")
-}
-
 var benchPages = []string{"/", "/pricing", "/blog/why-lakehouses", "/docs/getting-started", "/cart", "/checkout"}
 
 // benchPlatform returns the path of a platform store holding n events of
 // stream "web" (about 110 bytes of JSON each), generating it once.
 func benchPlatform(b *testing.B, n int) string {
-	dir := filepath.Join(benchRoot(), fmt.Sprintf("platform-%d", n))
+	dir := filepath.Join(exporttest.BenchDir(), fmt.Sprintf("platform-%d", n))
 	path := filepath.Join(dir, "platform.db")
 	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
 		return path
@@ -135,48 +126,7 @@ func BenchmarkExportEvents(b *testing.B) {
 						pg = benchPostgres(b, n)
 						defer pg.Close()
 					}
-					benchmem.ResetPeak()
-					cpu0 := benchmem.CPUTime()
-					b.ResetTimer()
-					for i := 0; i < b.N; i++ {
-						b.StopTimer()
-						dir := b.TempDir()
-						if src != "" {
-							if err := os.Symlink(src, filepath.Join(dir, "platform.db")); err != nil {
-								b.Fatal(err)
-							}
-						}
-						f := exporttest.Open(b, dir)
-						if pg != nil {
-							f.UsePlatform(pg)
-						}
-						spec := exporttest.Spec(b, "bench", exportevents.Kind, "catalog: main\nschema: exports\nformat: "+format+"\n")
-						flow, err := exportevents.New(spec, f.Env)
-						if err != nil {
-							b.Fatal(err)
-						}
-						b.StartTimer()
-						res, err := f.Run(ctx, spec, flow)
-						if err != nil {
-							b.Fatal(err)
-						}
-						if res.Rows != int64(n) {
-							b.Fatalf("exported %d rows, want %d", res.Rows, n)
-						}
-						b.StopTimer()
-						f.Close()
-						if keep := os.Getenv("LAKEPORT_BENCH_KEEP"); keep != "" { // the peer reads the same rows
-							os.RemoveAll(keep)
-							if err := os.Rename(filepath.Join(dir, "lake"), keep); err != nil {
-								b.Fatal(err)
-							}
-						}
-						b.StartTimer()
-					}
-					b.StopTimer()
-					b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-					b.ReportMetric(float64((benchmem.CPUTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
-					b.ReportMetric(benchmem.PeakRSSMiB(), "peak-RSS-MiB")
+					exporttest.Bench(b, src, pg, exportevents.Kind, exportevents.New, "catalog: main\nschema: exports\nformat: "+format+"\n", n)
 				})
 			}
 		}

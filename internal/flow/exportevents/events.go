@@ -76,30 +76,15 @@ func New(spec *job.Spec, env *job.Env) (job.Flow, error) {
 			return nil, spec.Errorf(fmt.Sprintf("settings.streams[%d]", i), "%v", err)
 		}
 	}
-	for _, p := range []struct {
-		field, v string
-		out      **time.Time
-	}{{"start_date", s.StartDate, &f.start}, {"end_date", s.EndDate, &f.end}} {
-		if p.v == "" {
-			continue
-		}
-		t, err := export.ParseDate(p.v)
-		if err != nil {
-			return nil, spec.Errorf("settings."+p.field, "%v", err)
-		}
-		*p.out = &t
-	}
-	if f.start != nil && f.end != nil && !f.end.After(*f.start) {
-		return nil, spec.Errorf("settings.end_date", "end date %s is not after the start date %s", s.EndDate, s.StartDate)
+	var err error
+	if f.start, f.end, err = export.DateRange(spec, s.StartDate, s.EndDate); err != nil {
+		return nil, err
 	}
 	if s.MaxEvents < 0 {
 		return nil, spec.Errorf("settings.max_events", "want 0 (no limit) or more, got %d", s.MaxEvents)
 	}
-	switch {
-	case s.LoadRows == 0:
-		s.LoadRows = DefaultLoadRows
-	case s.LoadRows < 1:
-		return nil, spec.Errorf("settings.load_rows", "want at least 1, got %d", s.LoadRows)
+	if err := export.LoadRows(spec, &s.LoadRows, DefaultLoadRows); err != nil {
+		return nil, err
 	}
 	if len(s.Fields) > 0 {
 		f.fields = map[string]bool{}

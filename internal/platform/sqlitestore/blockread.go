@@ -102,7 +102,7 @@ func openBlockConn(path string) (c *blockConn, err error) {
 	rc := sqlite3.Xsqlite3_open_v2(c.tls, zPath, pdb, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
 	c.db = *(*uintptr)(cMemory(pdb))
 	if rc != sqlite3.SQLITE_OK {
-		return nil, c.error("open", rc)
+		return nil, c.fail("open", rc)
 	}
 	sqlite3.Xsqlite3_busy_timeout(c.tls, c.db, 10_000)
 	if err := c.exec("PRAGMA query_only = 1"); err != nil {
@@ -116,7 +116,7 @@ func openBlockConn(path string) (c *blockConn, err error) {
 	pstmt := c.tls.Alloc(8)
 	defer c.tls.Free(8)
 	if rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, zSQL, -1, pstmt, 0); rc != sqlite3.SQLITE_OK {
-		return nil, c.error("prepare", rc)
+		return nil, c.fail("prepare", rc)
 	}
 	c.stmt = *(*uintptr)(cMemory(pstmt))
 	return c, nil
@@ -129,13 +129,13 @@ func (c *blockConn) exec(sql string) error {
 	}
 	defer libc.Xfree(c.tls, z)
 	if rc := sqlite3.Xsqlite3_exec(c.tls, c.db, z, 0, 0, 0); rc != sqlite3.SQLITE_OK {
-		return c.error(sql, rc)
+		return c.fail(sql, rc)
 	}
 	return nil
 }
 
-// error describes a failed call with SQLite's message.
-func (c *blockConn) error(what string, rc int32) error {
+// fail describes a failed call with SQLite's message.
+func (c *blockConn) fail(what string, rc int32) error {
 	msg := ""
 	if c.db != 0 {
 		msg = libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db))
@@ -163,7 +163,7 @@ func (c *blockConn) read(ctx context.Context, streamID int64, after platform.Cur
 	defer sqlite3.Xsqlite3_reset(t, s)
 	for i, v := range []int64{streamID, cursorMicros(after), after.ID, int64(limit)} {
 		if rc := sqlite3.Xsqlite3_bind_int64(t, s, int32(i+1), v); rc != sqlite3.SQLITE_OK {
-			return 0, c.error("bind", rc)
+			return 0, c.fail("bind", rc)
 		}
 	}
 	n := 0
@@ -178,7 +178,7 @@ func (c *blockConn) read(ctx context.Context, streamID int64, after platform.Cur
 		case sqlite3.SQLITE_DONE:
 			return n, nil
 		default:
-			return n, c.error("read events", rc)
+			return n, c.fail("read events", rc)
 		}
 		// text before bytes: sqlite3_column_bytes then reports the text's length
 		p := sqlite3.Xsqlite3_column_text(t, s, 3)
